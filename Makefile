@@ -1,0 +1,41 @@
+# The two commands of the course: `make book` builds the executed website into _build/html,
+# `make test` runs the whole suite (it builds the book first, since the build is itself a test).
+# Both create .venv when it is missing and install the pinned environment from constraints.txt.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+JOBS   ?= auto
+
+.PHONY: book test install browser lint bench clean
+
+$(STAMP): constraints.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[test,book,course]"
+	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $@
+
+install: $(STAMP)
+
+# Debian's chromium and its driver, for the real-browser test of the built site.
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  ( $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null )
+
+book: $(STAMP)
+	$(VENV)/bin/jupyter-book build . -W -n --keep-going
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+
+test: $(STAMP) browser lint book
+	$(PY) -m pytest -n $(JOBS)
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_functional.py
+
+clean:
+	rm -rf _build .pytest_cache
