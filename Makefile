@@ -11,6 +11,10 @@ JOBS   ?= auto
 
 .PHONY: book test install browser lint bench clean
 
+# MathJax served from the site itself (no CDN), so math renders offline and in the browser test.
+MATHJAX_VERSION := 3.2.2
+MATHJAX := _static/mathjax/tex-chtml.js
+
 $(STAMP): constraints.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
@@ -25,7 +29,13 @@ browser:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
 	  ( $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null )
 
-book: $(STAMP)
+$(MATHJAX):
+	tmp=$$(mktemp -d) && cd $$tmp && npm pack --silent mathjax@$(MATHJAX_VERSION) >/dev/null && \
+	  tar -xzf mathjax-$(MATHJAX_VERSION).tgz && cd - >/dev/null && mkdir -p _static/mathjax && \
+	  for part in tex-chtml.js input output ui a11y adaptors; do cp -r $$tmp/package/es5/$$part _static/mathjax/; done && \
+	  rm -rf _static/mathjax/output/svg _static/mathjax/output/svg.js $$tmp
+
+book: $(STAMP) $(MATHJAX)
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going
 
 lint: $(STAMP)

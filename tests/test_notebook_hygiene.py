@@ -1,0 +1,135 @@
+"""Hygiene of the course's notebooks and of the book's table of contents.
+
+- notebooks are committed without outputs or execution counts (the book executes them);
+- every notebook a student opens starts with the same setup cell, whose install URL follows
+  ``_config.yml`` -> ``repository.url`` (the one place the repository lives);
+- every chapter in ``_toc.yml`` exists and every chapter file is in ``_toc.yml``;
+- exercise links at the end of chapters point at release notebooks that exist, through the same URL.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
+TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
+REPO_URL = CONFIG["repository"]["url"].rstrip("/")
+OWNER_REPO = REPO_URL.removeprefix("https://github.com/")
+BRANCH = CONFIG["repository"].get("branch", "main")
+
+SETUP_CELL = f"""\
+# Setup: in Colab, install the course package from the repository; locally it is already installed.
+import importlib.util
+import subprocess
+import sys
+
+if importlib.util.find_spec("convlab") is None:
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "convlab @ git+{REPO_URL}"],
+        check=True,
+    )"""
+
+GPU_ADMONITION = """\
+:::{admonition} GPU section
+:class: tip
+Runs on a GPU when there is one; also runs on CPU at reduced size.
+:::"""
+
+CHAPTER_NOTEBOOKS = sorted((ROOT / "chapters").glob("*.ipynb"))
+STUDENT_NOTEBOOKS = CHAPTER_NOTEBOOKS + sorted((ROOT / "exercises" / "release").glob("*/*.ipynb"))
+ALL_NOTEBOOKS = STUDENT_NOTEBOOKS + sorted((ROOT / "exercises" / "source").glob("*/*.ipynb"))
+
+
+def _ids(paths):
+    return [str(p.relative_to(ROOT)) for p in paths]
+
+
+def _cells(path: Path) -> list[dict]:
+    return json.loads(path.read_text())["cells"]
+
+
+def _source(cell: dict) -> str:
+    src = cell["source"]
+    return src if isinstance(src, str) else "".join(src)
+
+
+def _toc_files(node) -> list[str]:
+    files = []
+    if isinstance(node, dict):
+        if "file" in node:
+            files.append(node["file"])
+        for value in node.values():
+            files.extend(_toc_files(value))
+    elif isinstance(node, list):
+        for item in node:
+            files.extend(_toc_files(item))
+    return files
+
+
+def test_there_are_notebooks():
+    assert len(CHAPTER_NOTEBOOKS) >= 8
+
+
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=_ids(ALL_NOTEBOOKS))
+def test_committed_without_outputs(path):
+    for i, cell in enumerate(_cells(path)):
+        if cell["cell_type"] == "code":
+            assert cell.get("outputs") == [], f"cell {i} of {path.name} has outputs"
+            assert cell.get("execution_count") is None, f"cell {i} of {path.name} has an execution count"
+
+
+@pytest.mark.parametrize("path", STUDENT_NOTEBOOKS, ids=_ids(STUDENT_NOTEBOOKS))
+def test_first_code_cell_is_the_canonical_setup(path):
+    code = [c for c in _cells(path) if c["cell_type"] == "code"]
+    assert code, f"{path.name} has no code cell"
+    assert _source(code[0]).strip() == SETUP_CELL
+
+
+def test_toc_and_chapter_files_agree():
+    listed = set(_toc_files(TOC["parts"])) | {TOC["root"]}
+    on_disk = {str(p.relative_to(ROOT).with_suffix("")) for p in (ROOT / "chapters").glob("*.*")}
+    assert on_disk <= listed, f"chapter files missing from _toc.yml: {sorted(on_disk - listed)}"
+    for entry in listed:
+        matches = [p for p in (ROOT / f"{entry}.ipynb", ROOT / f"{entry}.md") if p.exists()]
+        assert matches, f"_toc.yml lists {entry}, which does not exist"
+
+
+def test_book_executes_strictly():
+    execute = CONFIG["execute"]
+    assert execute["execute_notebooks"] == "cache"
+    assert execute.get("allow_errors", False) is False
+    assert execute["timeout"] > 0
+    assert CONFIG["only_build_toc_files"] is True
+
+
+EXERCISE_LINK = re.compile(
+    r"\((https://(?:colab\.research\.google\.com/github|raw\.githubusercontent\.com)/[^)]+?)\)"
+)
+
+
+@pytest.mark.parametrize("path", CHAPTER_NOTEBOOKS, ids=_ids(CHAPTER_NOTEBOOKS))
+def test_exercise_links_follow_the_repository(path):
+    text = "\n".join(_source(c) for c in _cells(path) if c["cell_type"] == "markdown")
+    links = EXERCISE_LINK.findall(text)
+    if path.stem == "gpu_lab":
+        assert not links
+        return
+    assert len(links) == 2, f"{path.name} should link its exercise in Colab and as a download: {links}"
+    colab = f"https://colab.research.google.com/github/{OWNER_REPO}/blob/{BRANCH}/"
+    raw = f"https://raw.githubusercontent.com/{OWNER_REPO}/{BRANCH}/"
+    for link in links:
+        assert link.startswith((colab, raw)), link
+        relative = link.removeprefix(colab).removeprefix(raw)
+        assert (ROOT / relative).exists(), f"{path.name} links {relative}, which does not exist"
+
+
+def test_gpu_sections_carry_the_shared_admonition():
+    lab = ROOT / "chapters" / "gpu_lab.ipynb"
+    text = "\n".join(_source(c) for c in _cells(lab) if c["cell_type"] == "markdown")
+    assert GPU_ADMONITION in text

@@ -1,0 +1,145 @@
+"""The built website in a real browser (headless Chromium, installed by ``make browser``).
+
+Run after ``make book`` (``make test`` does both). For every chapter page: it loads with no
+JavaScript error, its math is typeset by MathJax, its figures and animations are present, and the
+Colab launch button points at the chapter's notebook in the repository. In-site search finds
+"transposed". A screenshot of each page is saved under ``_build/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+HTML = ROOT / "_build" / "html"
+SHOTS = ROOT / "_build" / "screenshots"
+CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
+REPO = CONFIG["repository"]["url"].rstrip("/").removeprefix("https://github.com/")
+BRANCH = CONFIG["repository"].get("branch", "main")
+CHAPTERS = sorted(p.stem for p in (ROOT / "chapters").glob("*.ipynb"))
+PAGES = ["intro", *(f"chapters/{c}" for c in CHAPTERS), "chapters/instructor_guide", "chapters/api_reference"]
+CHROME_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--window-size=1280,1600",
+]
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def site():
+    if not (HTML / "index.html").exists():
+        pytest.fail("the book is not built: run `make book` first (`make test` does)")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(HTML))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    chromium, driver_path = shutil.which("chromium"), shutil.which("chromedriver")
+    if not (chromium and driver_path):
+        pytest.fail("chromium and chromedriver are missing: run `make browser` (`make test` does)")
+    profile = tempfile.mkdtemp(prefix="convlab-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in [*CHROME_FLAGS, f"--user-data-dir={profile}"]:
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    driver.set_page_load_timeout(60)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    yield driver
+    driver.quit()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+def _wait(driver, condition, timeout=20):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, timeout).until(lambda d: d.execute_script(condition))
+
+
+def _severe_logs(driver) -> list[str]:
+    return [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_loads_cleanly(site, browser, page):
+    browser.get(f"{site}/{page}.html")
+    _wait(browser, "return document.readyState === 'complete'")
+    has_math = browser.execute_script("return document.querySelectorAll('.math, span.math').length > 0")
+    if has_math:
+        _wait(browser, "return document.querySelectorAll('mjx-container').length > 0")
+        errors = browser.execute_script("return document.querySelectorAll('mjx-merror').length")
+        assert errors == 0, f"{page}: {errors} formulas failed to typeset"
+    browser.save_screenshot(str(SHOTS / f"{page.replace('/', '_')}.png"))
+    assert _severe_logs(browser) == [], f"{page}: JavaScript errors"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_chapter_has_figures_and_colab_button(site, browser, chapter):
+    browser.get(f"{site}/chapters/{chapter}.html")
+    _wait(browser, "return document.readyState === 'complete'")
+    images = browser.execute_script(
+        "return Array.from(document.querySelectorAll('article img'))"
+        ".filter(i => i.complete && i.naturalWidth > 0).length"
+    )
+    assert images >= 1, f"{chapter}: no rendered figure"
+    broken = browser.execute_script(
+        "return Array.from(document.querySelectorAll('article img'))"
+        ".filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src)"
+    )
+    assert broken == [], f"{chapter}: broken images {broken}"
+    colab = browser.execute_script(
+        "return Array.from(document.querySelectorAll('a'))"
+        ".map(a => a.href).filter(h => h.includes('colab.research.google.com'))"
+    )
+    expected = f"https://colab.research.google.com/github/{REPO}/blob/{BRANCH}/chapters/{chapter}.ipynb"
+    assert expected in colab, f"{chapter}: Colab launch links {colab}"
+
+
+def test_animations_play_without_a_kernel(site, browser):
+    """Each animated chapter embeds JS animations whose frames are real images."""
+    found = {}
+    for chapter in CHAPTERS:
+        browser.get(f"{site}/chapters/{chapter}.html")
+        _wait(browser, "return document.readyState === 'complete'")
+        found[chapter] = browser.execute_script(
+            "return Array.from(document.querySelectorAll('div.animation img'))"
+            ".filter(i => i.naturalWidth > 0).length"
+        )
+    for chapter in ("conv1d", "conv2d", "conv_arithmetic", "transposed_conv"):
+        assert found.get(chapter, 0) >= 1, f"{chapter}: no playable animation ({found})"
+
+
+def test_search_finds_transposed(site, browser):
+    browser.get(f"{site}/search.html?q=transposed")
+    _wait(browser, "return document.querySelectorAll('ul.search li').length > 0", timeout=30)
+    hits = browser.execute_script(
+        "return Array.from(document.querySelectorAll('ul.search li a')).map(a => a.href)"
+    )
+    assert any("transposed_conv" in h for h in hits), hits
+    browser.save_screenshot(str(SHOTS / "search_transposed.png"))
