@@ -1,1 +1,487 @@
-__all__: list[str] = []
+"""Convolution and transposed convolution in NCHW NumPy, equal to ``torch.nn.functional``.
+
+Deep-learning "convolution" is cross-correlation: the kernel is not flipped. ``conv2d`` is an
+im2col (:func:`convlab.functional.unfold`) followed by one matrix product per group;
+``conv_transpose2d`` is its adjoint: one matrix product to columns, then a col2im scatter-add
+(:func:`convlab.functional.fold`). The 1-D versions run the 2-D code on a height-1 image.
+The chapters `2-D convolution <../chapters/conv2d.ipynb>`_ and
+`transposed convolution <../chapters/transposed_conv.ipynb>`_ build both from loops first.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from convlab._validate import (
+    IntPair,
+    _pair,
+    _single,
+    check_array,
+    check_choice,
+    check_positive,
+    result_dtype,
+)
+from convlab.functional.fold import _col2im, _pad2d, _windows
+
+__all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]
+
+Padding = int | tuple[int, ...] | str
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _check_operands(
+    input: object, weight: object, bias: object, spatial: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, bool, np.dtype]:
+    """Arrays in, batched, in the computation dtype; returns (x, w, b, unbatched, dtype)."""
+    x = check_array(input, "input", ndim=(spatial + 1, spatial + 2), floating=True)
+    w = check_array(weight, "weight", ndim=spatial + 2, floating=True)
+    b = None if bias is None else check_array(bias, "bias", ndim=1, floating=True)
+    dtype = result_dtype(x, w) if b is None else result_dtype(x, w, b)
+    unbatched = x.ndim == spatial + 1
+    if unbatched:
+        x = x[None]
+    return x, w, b, unbatched, dtype
+
+
+def _check_groups(groups: object, in_channels: int, out_channels: int, out_name: str) -> int:
+    groups = check_positive(groups, "groups")
+    if in_channels % groups:
+        raise ValueError(
+            f"`groups` must divide the input channels; got groups={groups} for {in_channels} input channels"
+        )
+    if out_channels % groups:
+        raise ValueError(
+            f"`groups` must divide the output channels ({out_name}); "
+            f"got groups={groups} for {out_channels} output channels"
+        )
+    return groups
+
+
+def _check_bias(b: np.ndarray | None, out_channels: int) -> None:
+    if b is not None and b.shape != (out_channels,):
+        raise ValueError(f"`bias` must have shape ({out_channels},), one per output channel; got {b.shape}")
+
+
+def _spatial(value: object, name: str, spatial: int, minimum: int) -> tuple[int, int]:
+    """A 1-D or 2-D size argument as a pair (1-D: height axis fixed to ``1``/``0``)."""
+    if spatial == 2:
+        return _pair(value, name, minimum=minimum)
+    return (1 if minimum else 0, *_single(value, name, minimum=minimum))  # type: ignore[return-value]
+
+
+def _cast(a: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    return a if a.dtype == dtype else a.astype(dtype)
+
+
+# --------------------------------------------------------------------------- kernels
+
+
+def _conv2d_core(
+    x: np.ndarray,
+    w: np.ndarray,
+    stride: tuple[int, int],
+    pads: tuple[int, int, int, int],
+    dilation: tuple[int, int],
+    groups: int,
+) -> np.ndarray:
+    """Cross-correlate ``x (N, C, H, W)`` with ``w (F, C/g, kh, kw)``; sizes already validated."""
+    n, c = x.shape[:2]
+    f, cg, kh, kw = w.shape
+    windows = _windows(_pad2d(x, *pads), (kh, kw), stride, dilation)  # (N, C, kh, kw, Ho, Wo)
+    ho, wo = windows.shape[-2:]
+    cols = windows.reshape(n, groups, cg * kh * kw, ho * wo)
+    out = np.matmul(w.reshape(groups, f // groups, cg * kh * kw), cols)
+    return out.reshape(n, f, ho, wo)
+
+
+def _conv_transpose2d_core(
+    x: np.ndarray,
+    w: np.ndarray,
+    stride: tuple[int, int],
+    padding: tuple[int, int],
+    out_size: tuple[int, int],
+    dilation: tuple[int, int],
+    groups: int,
+) -> np.ndarray:
+    """Adjoint of :func:`_conv2d_core`: ``w (C_in, C_out/g, kh, kw)``; sizes already validated."""
+    n, c, h, wd = x.shape
+    _, fg, kh, kw = w.shape
+    cg = c // groups
+    wt = w.reshape(groups, cg, fg * kh * kw).transpose(0, 2, 1)  # (G, fg*kh*kw, cg)
+    cols = np.matmul(wt, x.reshape(n, groups, cg, h * wd))  # (N, G, fg*kh*kw, H*W)
+    cols = cols.reshape(n, groups * fg, kh, kw, h, wd)
+    (sh, sw), (dh, dw), (ph, pw), (oh, ow) = stride, dilation, padding, out_size
+    canvas = (
+        max((h - 1) * sh + dh * (kh - 1) + 1, ph + oh),
+        max((wd - 1) * sw + dw * (kw - 1) + 1, pw + ow),
+    )
+    full = _col2im(cols, canvas, stride, dilation)
+    out = full[:, :, ph : ph + oh, pw : pw + ow]
+    return out if out.shape == full.shape else np.ascontiguousarray(out)
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def _conv_nd(input, weight, bias, stride, padding, dilation, groups, spatial: int) -> np.ndarray:
+    x, w, b, unbatched, dtype = _check_operands(input, weight, bias, spatial)
+    if spatial == 1:
+        x, w = x[:, :, None, :], w[:, :, None, :]
+    n, c, h, wd = x.shape
+    f, cg, kh, kw = w.shape
+    groups = _check_groups(groups, c, f, "`weight`.shape[0]")
+    if cg * groups != c:
+        raise ValueError(
+            f"`weight` must have in_channels / groups = {c // groups} channels on axis 1 "
+            f"for {c} input channels and groups={groups}; got weight of shape {_weight_shape(w, spatial)}"
+        )
+    _check_bias(b, f)
+    s = _spatial(stride, "stride", spatial, 1)
+    d = _spatial(dilation, "dilation", spatial, 1)
+    if isinstance(padding, str):
+        check_choice(padding, "padding", ("valid", "same"))
+        if padding == "same" and s != (1, 1):
+            raise ValueError(
+                f"`padding`='same' is only supported with stride 1 (like torch); got stride={stride}"
+            )
+        if padding == "valid":
+            pads = (0, 0, 0, 0)
+        else:  # torch: total d*(k-1), the odd extra zero on the bottom/right
+            th, tw = d[0] * (kh - 1), d[1] * (kw - 1)
+            pads = (th // 2, th - th // 2, tw // 2, tw - tw // 2)
+    else:
+        p = _spatial(padding, "padding", spatial, 0)
+        pads = (p[0], p[0], p[1], p[1])
+    for axis, size, k, dd, before, after in (
+        ("height", h, kh, d[0], pads[0], pads[1]),
+        ("width", wd, kw, d[1], pads[2], pads[3]),
+    ):
+        if spatial == 1 and axis == "height":
+            continue
+        if dd * (k - 1) + 1 > size + before + after:
+            raise ValueError(
+                f"the kernel does not fit the padded input along the {axis}: `weight` size {k} with "
+                f"`dilation` {dd} spans {dd * (k - 1) + 1} > input {size} + `padding` {before + after}"
+            )
+    out = _conv2d_core(_cast(x, dtype), _cast(w, dtype), s, pads, d, groups)
+    if b is not None:
+        out += b.astype(dtype)[:, None, None]
+    if spatial == 1:
+        out = out[:, :, 0, :]
+    return out[0] if unbatched else out
+
+
+def _weight_shape(w: np.ndarray, spatial: int) -> tuple[int, ...]:
+    return tuple(w.shape) if spatial == 2 else (w.shape[0], w.shape[1], w.shape[3])
+
+
+def _conv_transpose_nd(
+    input, weight, bias, stride, padding, output_padding, groups, dilation, spatial: int
+) -> np.ndarray:
+    x, w, b, unbatched, dtype = _check_operands(input, weight, bias, spatial)
+    if spatial == 1:
+        x, w = x[:, :, None, :], w[:, :, None, :]
+    n, c, h, wd = x.shape
+    cw, fg, kh, kw = w.shape
+    if cw != c:
+        raise ValueError(
+            f"`weight` must have in_channels = {c} on axis 0 (layout (C_in, C_out/groups, k...)); "
+            f"got weight of shape {_weight_shape(w, spatial)}"
+        )
+    groups = _check_groups(groups, c, fg * check_positive(groups, "groups"), "`weight`.shape[1]")
+    _check_bias(b, fg * groups)
+    s = _spatial(stride, "stride", spatial, 1)
+    d = _spatial(dilation, "dilation", spatial, 1)
+    if isinstance(padding, str):
+        raise TypeError(f"`padding` must be an integer or a tuple of integers; got padding={padding!r}")
+    p = _spatial(padding, "padding", spatial, 0)
+    op = _spatial(output_padding, "output_padding", spatial, 0)
+    for axis in range(2):
+        if op[axis] >= max(s[axis], d[axis]):
+            raise ValueError(
+                "`output_padding` must be smaller than `stride` or `dilation`; got "
+                f"output_padding={output_padding}, stride={stride}, dilation={dilation}"
+            )
+    size = []
+    for axis, i, k in ((0, h, kh), (1, wd, kw)):
+        o = (i - 1) * s[axis] - 2 * p[axis] + d[axis] * (k - 1) + op[axis] + 1
+        if o <= 0:
+            raise ValueError(
+                f"`padding`={padding} is too large: the output size (i-1)*stride - 2*padding + "
+                f"dilation*(k-1) + output_padding + 1 = {o} is not positive"
+            )
+        size.append(o)
+    out = _conv_transpose2d_core(_cast(x, dtype), _cast(w, dtype), s, p, tuple(size), d, groups)
+    if b is not None:
+        out += b.astype(dtype)[:, None, None]
+    if spatial == 1:
+        out = out[:, :, 0, :]
+    return out[0] if unbatched else out
+
+
+def conv1d(
+    input: np.ndarray,
+    weight: np.ndarray,
+    bias: np.ndarray | None = None,
+    stride: int | tuple[int] = 1,
+    padding: Padding = 0,
+    dilation: int | tuple[int] = 1,
+    groups: int = 1,
+) -> np.ndarray:
+    r"""1-D cross-correlation of a batch of signals, like :func:`torch.nn.functional.conv1d`.
+
+    Parameters
+    ----------
+    input : array_like, shape (N, C_in, L) or (C_in, L)
+        Signals (an unbatched input gives an unbatched output).
+    weight : array_like, shape (C_out, C_in / groups, k)
+        Filters. They are *not* flipped (cross-correlation, as in every deep-learning framework).
+    bias : array_like, shape (C_out,), optional
+        Added to every output position of each channel.
+    stride : int or (int,), optional
+        Step between windows, >= 1.
+    padding : int, (int,), ``"valid"`` or ``"same"``, optional
+        Zeros added on both ends. ``"valid"`` is 0; ``"same"`` (stride 1 only) keeps the length,
+        padding :math:`d(k-1)` in total with the odd extra zero on the right.
+    dilation : int or (int,), optional
+        Spacing between kernel taps, >= 1.
+    groups : int, optional
+        Split channels into ``groups`` independent convolutions; must divide ``C_in`` and ``C_out``.
+
+    Returns
+    -------
+    numpy.ndarray, shape (N, C_out, L_out) or (C_out, L_out)
+        float32 when every operand is float32, float64 for integer inputs.
+
+    Raises
+    ------
+    TypeError
+        If an operand is not a real numeric array or a size argument is not an integer.
+    ValueError
+        If a shape, channel count, group count or size argument breaks a rule, or the kernel
+        does not fit the padded input.
+
+    See Also
+    --------
+    torch.nn.functional.conv1d : the oracle.
+    conv2d : the 2-D version; ``conv1d`` runs it on a height-1 image.
+    convlab.signal.correlate1d : one signal, one kernel, signal-processing modes.
+
+    Notes
+    -----
+    .. math:: L_{out} = \left\lfloor \frac{L + 2p - d(k-1) - 1}{s} \right\rfloor + 1
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> conv1d(np.array([[[1, 2, 3, 4]]]), np.array([[[1, 0, -1]]]))
+    array([[[-2., -2.]]])
+    """
+    return _conv_nd(input, weight, bias, stride, padding, dilation, groups, spatial=1)
+
+
+def conv2d(
+    input: np.ndarray,
+    weight: np.ndarray,
+    bias: np.ndarray | None = None,
+    stride: IntPair = 1,
+    padding: IntPair | str = 0,
+    dilation: IntPair = 1,
+    groups: int = 1,
+) -> np.ndarray:
+    r"""2-D cross-correlation of an image batch, like :func:`torch.nn.functional.conv2d`.
+
+    Parameters
+    ----------
+    input : array_like, shape (N, C_in, H, W) or (C_in, H, W)
+        Images (an unbatched input gives an unbatched output).
+    weight : array_like, shape (C_out, C_in / groups, kh, kw)
+        Filters. They are *not* flipped (cross-correlation, as in every deep-learning framework).
+    bias : array_like, shape (C_out,), optional
+        Added to every pixel of each output channel.
+    stride : int or (int, int), optional
+        Step between windows, >= 1.
+    padding : int, (int, int), ``"valid"`` or ``"same"``, optional
+        Zeros added on both sides of each axis. ``"valid"`` is 0; ``"same"`` (stride 1 only) keeps
+        the size, padding :math:`d(k-1)` in total per axis with the odd extra zero at the
+        bottom/right, as torch does.
+    dilation : int or (int, int), optional
+        Spacing between kernel taps, >= 1.
+    groups : int, optional
+        Split channels into ``groups`` independent convolutions (``groups = C_in`` is a depthwise
+        convolution); must divide ``C_in`` and ``C_out``.
+
+    Returns
+    -------
+    numpy.ndarray, shape (N, C_out, H_out, W_out) or (C_out, H_out, W_out)
+        float32 when every operand is float32, float64 for integer inputs.
+
+    Raises
+    ------
+    TypeError
+        If an operand is not a real numeric array or a size argument is not an integer.
+    ValueError
+        If a shape, channel count, group count or size argument breaks a rule, ``padding="same"``
+        comes with a stride, or the kernel does not fit the padded input.
+
+    See Also
+    --------
+    torch.nn.functional.conv2d : the oracle.
+    unfold : the im2col step this function is built on.
+    conv_transpose2d : the adjoint.
+    convlab.arithmetic.conv_output_size : the output size along one axis.
+
+    Notes
+    -----
+    With :math:`p` the padding on each side,
+
+    .. math:: H_{out} = \left\lfloor \frac{H + 2p_h - d_h(k_h-1) - 1}{s_h} \right\rfloor + 1
+
+    and the same for :math:`W_{out}`. Each output pixel is
+
+    .. math::
+        y_{n,f,u,v} = b_f + \sum_{c,i,j} w_{f,c,i,j}\,
+        x_{n,\,c,\,s_h u + d_h i - p_h,\,s_w v + d_w j - p_w}
+
+    with :math:`c` running over the input channels of the group of :math:`f`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.arange(16).reshape(1, 1, 4, 4)
+    >>> conv2d(x, np.ones((1, 1, 2, 2)), stride=2)
+    array([[[[10., 18.],
+             [42., 50.]]]])
+    """
+    return _conv_nd(input, weight, bias, stride, padding, dilation, groups, spatial=2)
+
+
+def conv_transpose1d(
+    input: np.ndarray,
+    weight: np.ndarray,
+    bias: np.ndarray | None = None,
+    stride: int | tuple[int] = 1,
+    padding: int | tuple[int] = 0,
+    output_padding: int | tuple[int] = 0,
+    groups: int = 1,
+    dilation: int | tuple[int] = 1,
+) -> np.ndarray:
+    r"""1-D transposed convolution, like :func:`torch.nn.functional.conv_transpose1d`.
+
+    Parameters
+    ----------
+    input : array_like, shape (N, C_in, L) or (C_in, L)
+        Signals (an unbatched input gives an unbatched output).
+    weight : array_like, shape (C_in, C_out / groups, k)
+        Filters, in the layout of the convolution being transposed (input channels first).
+    bias : array_like, shape (C_out,), optional
+        Added to every output position of each channel.
+    stride, padding, dilation : int or (int,), optional
+        Those of the convolution being transposed: ``padding`` is *removed* from both ends.
+    output_padding : int or (int,), optional
+        Extra positions at the end of the output; must be smaller than ``stride`` or ``dilation``.
+    groups : int, optional
+        Must divide ``C_in``.
+
+    Returns
+    -------
+    numpy.ndarray, shape (N, C_out, L_out) or (C_out, L_out)
+
+    Raises
+    ------
+    TypeError
+        If an operand is not a real numeric array or a size argument is not an integer.
+    ValueError
+        If a shape, channel count or size argument breaks a rule, ``output_padding`` is too large,
+        or the output size would not be positive.
+
+    See Also
+    --------
+    torch.nn.functional.conv_transpose1d : the oracle.
+    conv_transpose2d : the 2-D version; this one runs it on a height-1 image.
+
+    Notes
+    -----
+    .. math:: L_{out} = (L - 1)s - 2p + d(k - 1) + \mathrm{output\_padding} + 1
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> conv_transpose1d(np.array([[[1, 2]]]), np.array([[[1, 1, 1]]]))
+    array([[[1., 3., 3., 2.]]])
+    """
+    return _conv_transpose_nd(input, weight, bias, stride, padding, output_padding, groups, dilation, 1)
+
+
+def conv_transpose2d(
+    input: np.ndarray,
+    weight: np.ndarray,
+    bias: np.ndarray | None = None,
+    stride: IntPair = 1,
+    padding: IntPair = 0,
+    output_padding: IntPair = 0,
+    groups: int = 1,
+    dilation: IntPair = 1,
+) -> np.ndarray:
+    r"""2-D transposed convolution, like :func:`torch.nn.functional.conv_transpose2d`.
+
+    Each input pixel stamps its value times the kernel onto the output at stride ``s``; the
+    stamps are summed and ``padding`` is cropped from every side. This is the adjoint (the
+    gradient with respect to the input) of :func:`conv2d` with the same ``weight``, ``stride``,
+    ``padding``, ``dilation`` and ``groups``.
+
+    Parameters
+    ----------
+    input : array_like, shape (N, C_in, H, W) or (C_in, H, W)
+        Images (an unbatched input gives an unbatched output).
+    weight : array_like, shape (C_in, C_out / groups, kh, kw)
+        Filters, in the layout of the convolution being transposed (input channels first).
+    bias : array_like, shape (C_out,), optional
+        Added to every pixel of each output channel.
+    stride, padding, dilation : int or (int, int), optional
+        Those of the convolution being transposed: ``padding`` is *removed* from every side.
+    output_padding : int or (int, int), optional
+        Extra rows/columns at the bottom/right of the output; must be smaller than ``stride`` or
+        ``dilation``. A strided convolution maps several input sizes to one output size, and this
+        picks which of them the transpose returns.
+    groups : int, optional
+        Must divide ``C_in``.
+
+    Returns
+    -------
+    numpy.ndarray, shape (N, C_out, H_out, W_out) or (C_out, H_out, W_out)
+        float32 when every operand is float32, float64 for integer inputs.
+
+    Raises
+    ------
+    TypeError
+        If an operand is not a real numeric array or a size argument is not an integer.
+    ValueError
+        If a shape, channel count or size argument breaks a rule, ``output_padding`` is too large,
+        or the output size would not be positive.
+
+    See Also
+    --------
+    torch.nn.functional.conv_transpose2d : the oracle.
+    fold : the col2im scatter-add this function is built on.
+    conv2d : the adjoint.
+    convlab.arithmetic.conv_transpose_output_size : the output size along one axis.
+
+    Notes
+    -----
+    .. math:: H_{out} = (H - 1)s_h - 2p_h + d_h(k_h - 1) + \mathrm{output\_padding}_h + 1
+
+    and the same for :math:`W_{out}`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> conv_transpose2d(np.array([[[[1, 2], [3, 4]]]]), np.ones((1, 1, 2, 2)), stride=2)[0, 0]
+    array([[1., 1., 2., 2.],
+           [1., 1., 2., 2.],
+           [3., 3., 4., 4.],
+           [3., 3., 4., 4.]])
+    """
+    return _conv_transpose_nd(input, weight, bias, stride, padding, output_padding, groups, dilation, 2)

@@ -1,0 +1,297 @@
+"""Convolution arithmetic: output sizes and padding rules along one spatial axis.
+
+Every function here works on a single axis; apply it once per axis for images. The formulas
+are PyTorch's (``torch.nn.Conv2d`` / ``torch.nn.ConvTranspose2d``) and TensorFlow's ``'SAME'``
+rule, which the course derives in the chapter on
+`convolution arithmetic <../chapters/conv_arithmetic.ipynb>`_ following Dumoulin & Visin,
+*A guide to convolution arithmetic for deep learning* (2016).
+
+Symbols: ``i`` input size, ``k`` kernel size, ``s`` stride, ``p`` zero padding on each side,
+``d`` dilation, ``o`` output size.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from convlab._validate import check_nonnegative, check_positive
+
+__all__ = [
+    "conv_output_size",
+    "conv_transpose_output_size",
+    "same_padding",
+    "TransposedEquivalent",
+    "transposed_equivalent",
+]
+
+
+def _check_common(i: object, k: object, s: object, d: object) -> tuple[int, int, int, int]:
+    return (
+        check_positive(i, "i"),
+        check_positive(k, "k"),
+        check_positive(s, "s"),
+        check_positive(d, "d"),
+    )
+
+
+def conv_output_size(i: int, k: int, s: int = 1, p: int = 0, d: int = 1) -> int:
+    r"""Output size of a convolution along one axis (PyTorch's ``Conv2d`` formula).
+
+    Parameters
+    ----------
+    i : int
+        Input size, >= 1.
+    k : int
+        Kernel size, >= 1.
+    s : int, optional
+        Stride, >= 1.
+    p : int, optional
+        Zero padding added on *each* side, >= 0.
+    d : int, optional
+        Dilation (spacing between kernel taps), >= 1.
+
+    Returns
+    -------
+    int
+        The number of positions at which the dilated kernel fits in the padded input.
+
+    Raises
+    ------
+    TypeError
+        If an argument is not an integer.
+    ValueError
+        If an argument is out of range, or if the dilated kernel :math:`d(k-1)+1` is larger than
+        the padded input :math:`i+2p` (the output would be empty).
+
+    See Also
+    --------
+    torch.nn.Conv2d : whose *Shape* section states the same formula.
+    conv_transpose_output_size : the size going the other way.
+
+    Notes
+    -----
+    .. math:: o = \left\lfloor \frac{i + 2p - d(k-1) - 1}{s} \right\rfloor + 1
+
+    With :math:`d=1` this is Dumoulin & Visin's relationship
+    :math:`o = \lfloor (i + 2p - k)/s \rfloor + 1`, which contains all their convolution cases:
+    no padding and unit strides (:math:`o = i - k + 1`), half padding (:math:`o = i`),
+    full padding (:math:`o = i + k - 1`) and so on.
+
+    Examples
+    --------
+    >>> conv_output_size(5, 3)
+    3
+    >>> conv_output_size(5, 3, s=2, p=1)
+    3
+    >>> conv_output_size(7, 3, d=2)
+    3
+    """
+    i, k, s, d = _check_common(i, k, s, d)
+    p = check_nonnegative(p, "p")
+    span = d * (k - 1) + 1
+    if span > i + 2 * p:
+        raise ValueError(
+            f"the dilated kernel does not fit: `k`={k} with `d`={d} spans d*(k-1)+1={span}, larger than "
+            f"the padded input i+2p={i + 2 * p} (`i`={i}, `p`={p}); "
+            f"o = floor((i + 2p - d(k-1) - 1)/s) + 1 would be {(i + 2 * p - span) // s + 1}"
+        )
+    return (i + 2 * p - span) // s + 1
+
+
+def conv_transpose_output_size(
+    i: int, k: int, s: int = 1, p: int = 0, output_padding: int = 0, d: int = 1
+) -> int:
+    r"""Output size of a transposed convolution along one axis (PyTorch's ``ConvTranspose2d``).
+
+    Parameters
+    ----------
+    i : int
+        Input size, >= 1.
+    k : int
+        Kernel size, >= 1.
+    s : int, optional
+        Stride of the convolution being transposed, >= 1.
+    p : int, optional
+        Padding of the convolution being transposed (removed from each side of the output), >= 0.
+    output_padding : int, optional
+        Extra rows/columns added on one side (the end) of the output, to pick one of the ``s``
+        input sizes that a strided convolution maps to the same size. Must be smaller than
+        ``s`` or smaller than ``d``.
+    d : int, optional
+        Dilation, >= 1.
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    TypeError
+        If an argument is not an integer.
+    ValueError
+        If an argument is out of range, if ``output_padding`` is not smaller than ``s`` or ``d``,
+        or if the result is not positive (too much padding).
+
+    See Also
+    --------
+    torch.nn.ConvTranspose2d : whose *Shape* section states the same formula.
+    conv_output_size : the forward direction.
+
+    Notes
+    -----
+    .. math:: o = (i - 1)s - 2p + d(k - 1) + \mathrm{output\_padding} + 1
+
+    A strided convolution floors, so ``s`` different input sizes give the same output size; the
+    transposed convolution cannot know which one to return, and ``output_padding``
+    (:math:`a = (i + 2p - k) \bmod s` in Dumoulin & Visin) chooses.
+
+    Examples
+    --------
+    >>> conv_transpose_output_size(3, 3)
+    5
+    >>> conv_transpose_output_size(3, 3, s=2, p=1)
+    5
+    >>> conv_transpose_output_size(3, 3, s=2, p=1, output_padding=1)
+    6
+    """
+    i, k, s, d = _check_common(i, k, s, d)
+    p = check_nonnegative(p, "p")
+    output_padding = check_nonnegative(output_padding, "output_padding")
+    if output_padding >= max(s, d):
+        raise ValueError(
+            "`output_padding` must be smaller than `s` (stride) or `d` (dilation); "
+            f"got output_padding={output_padding}, s={s}, d={d}"
+        )
+    o = (i - 1) * s - 2 * p + d * (k - 1) + output_padding + 1
+    if o <= 0:
+        raise ValueError(
+            f"the output size is not positive: o = (i-1)s - 2p + d(k-1) + output_padding + 1 = {o} "
+            f"for `i`={i}, `k`={k}, `s`={s}, `p`={p}, `output_padding`={output_padding}, `d`={d}; "
+            "reduce the padding `p`"
+        )
+    return o
+
+
+def same_padding(i: int, k: int, s: int = 1, d: int = 1) -> tuple[int, int]:
+    r"""TensorFlow's ``padding='SAME'`` along one axis, as ``(before, after)``.
+
+    Parameters
+    ----------
+    i : int
+        Input size, >= 1.
+    k : int
+        Kernel size, >= 1.
+    s : int, optional
+        Stride, >= 1.
+    d : int, optional
+        Dilation, >= 1.
+
+    Returns
+    -------
+    (int, int)
+        Zeros to add before and after the input. When the total is odd, the extra zero goes
+        *after* (bottom/right), unlike PyTorch's symmetric integer ``padding``.
+
+    Raises
+    ------
+    TypeError
+        If an argument is not an integer.
+    ValueError
+        If an argument is out of range.
+
+    See Also
+    --------
+    tf.nn.conv2d : with ``padding="SAME"``.
+    torch.nn.functional.conv2d : with ``padding="same"`` (stride 1 only; also pads extra after).
+
+    Notes
+    -----
+    The output size is :math:`o = \lceil i / s \rceil` and the total padding is
+
+    .. math:: p_{\mathrm{total}} = \max\bigl((o - 1)s + d(k - 1) + 1 - i,\; 0\bigr),
+
+    split as :math:`\lfloor p_{\mathrm{total}}/2 \rfloor` before and the rest after.
+
+    Examples
+    --------
+    >>> same_padding(5, 3)
+    (1, 1)
+    >>> same_padding(5, 4)
+    (1, 2)
+    >>> same_padding(6, 3, s=2)
+    (0, 1)
+    """
+    i, k, s, d = _check_common(i, k, s, d)
+    o = -(-i // s)
+    total = max((o - 1) * s + d * (k - 1) + 1 - i, 0)
+    return total // 2, total - total // 2
+
+
+class TransposedEquivalent(NamedTuple):
+    """The direct convolution that performs a transposed convolution (Dumoulin & Visin).
+
+    Attributes
+    ----------
+    k, s, p : int
+        Kernel size, stride (always 1) and padding ``p' = d(k-1) - p`` of the equivalent direct
+        convolution, applied to the *stretched* input.
+    stretch : int
+        Zeros inserted between neighbouring input values (``s - 1``).
+    a : int
+        Extra zeros on one side (bottom/right): ``a = (i + 2p - d(k-1) - 1) mod s``, the
+        ``output_padding`` that brings the size back to ``i``.
+    o : int
+        Output size of the transposed convolution, equal to the original input size ``i``.
+    """
+
+    k: int
+    s: int
+    p: int
+    stretch: int
+    a: int
+    o: int
+
+
+def transposed_equivalent(i: int, k: int, s: int = 1, p: int = 0, d: int = 1) -> TransposedEquivalent:
+    r"""Describe the transposed convolution that undoes the *shape* of a convolution.
+
+    A convolution maps size ``i`` to :math:`o` = :func:`conv_output_size` ``(i, k, s, p, d)``.
+    Its transpose maps ``o`` back to ``i``, and can be run as a direct stride-1 convolution of
+    the input stretched with ``s - 1`` zeros between values, padded by :math:`p' = d(k-1) - p`
+    on each side plus :math:`a` extra zeros on one side.
+
+    Parameters
+    ----------
+    i, k, s, p, d : int
+        Input size, kernel size, stride, padding and dilation of the forward convolution.
+
+    Returns
+    -------
+    TransposedEquivalent
+        ``(k, s, p, stretch, a, o)`` of the equivalent direct convolution.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`conv_output_size`.
+
+    See Also
+    --------
+    conv_transpose_output_size : the output size, given ``output_padding = a``.
+
+    Notes
+    -----
+    .. math:: a = (i + 2p - d(k-1) - 1) \bmod s, \qquad o' = s(o - 1) + a + d(k-1) + 1 - 2p = i
+
+    Examples
+    --------
+    >>> transposed_equivalent(5, 3, s=2, p=1)
+    TransposedEquivalent(k=3, s=1, p=1, stretch=1, a=0, o=5)
+    >>> transposed_equivalent(6, 3, s=2, p=1)
+    TransposedEquivalent(k=3, s=1, p=1, stretch=1, a=1, o=6)
+    """
+    o = conv_output_size(i, k, s, p, d)
+    span = d * (k - 1) + 1
+    a = (i + 2 * p - span) % s
+    back = conv_transpose_output_size(o, k, s, p, a, d)
+    return TransposedEquivalent(k=k, s=1, p=span - 1 - p, stretch=s - 1, a=a, o=back)
