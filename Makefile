@@ -13,7 +13,7 @@ JOBS   ?= auto
 
 # MathJax served from the site itself (no CDN), so math renders offline and in the browser test.
 MATHJAX_VERSION := 3.2.2
-MATHJAX := _static/mathjax/tex-chtml.js
+MATHJAX := _vendor/mathjax/tex-chtml.js
 
 $(STAMP): constraints.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,9 +31,9 @@ browser:
 
 $(MATHJAX):
 	tmp=$$(mktemp -d) && cd $$tmp && npm pack --silent mathjax@$(MATHJAX_VERSION) >/dev/null && \
-	  tar -xzf mathjax-$(MATHJAX_VERSION).tgz && cd - >/dev/null && mkdir -p _static/mathjax && \
-	  for part in tex-chtml.js input output ui a11y adaptors; do cp -r $$tmp/package/es5/$$part _static/mathjax/; done && \
-	  rm -rf _static/mathjax/output/svg _static/mathjax/output/svg.js $$tmp
+	  tar -xzf mathjax-$(MATHJAX_VERSION).tgz && cd - >/dev/null && mkdir -p _vendor/mathjax && \
+	  for part in tex-chtml.js input output ui a11y adaptors; do cp -r $$tmp/package/es5/$$part _vendor/mathjax/; done && \
+	  rm -rf _vendor/mathjax/output/svg _vendor/mathjax/output/svg.js $$tmp
 
 book: $(STAMP) $(MATHJAX)
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going

@@ -48,9 +48,7 @@ def _tuple(value: object, name: str, n: int, *, minimum: int | None) -> tuple[in
     if _is_int(value):
         return (check_int(value, name, minimum=minimum),) * n
     if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
-        raise TypeError(
-            f"`{name}` must be an integer or a sequence of {n} integers; got {name}={value!r}"
-        )
+        raise TypeError(f"`{name}` must be an integer or a sequence of {n} integers; got {name}={value!r}")
     items = tuple(value)
     if len(items) != n:
         raise ValueError(
