@@ -1,1 +1,338 @@
-__all__: list[str] = []
+"""Resizing NCHW arrays: nearest, nearest-exact, (bi)linear and bicubic interpolation.
+
+Every mode here is *separable*: the value at output pixel ``(i, j)`` is a weighted sum over
+input rows times a weighted sum over input columns. So each spatial axis gets its own small
+table, computed once: for every output position, the input positions it reads (``taps``) and
+their weights. The table becomes a dense ``(out, in)`` interpolation matrix, and resizing an
+axis is one matrix product along that axis. Nearest modes are pure gathers (``numpy.take``).
+
+The coordinate mapping follows PyTorch exactly, including its two less obvious rules:
+
+- with ``align_corners=False`` output pixel ``o`` sits at input coordinate
+  ``(o + 0.5) * scale - 0.5`` (pixel *centres* line up); with ``align_corners=True`` it sits at
+  ``o * (in - 1) / (out - 1)`` (the corner pixels line up);
+- when ``scale_factor`` is given (and ``recompute_scale_factor`` is not true), ``scale`` is
+  ``1 / scale_factor``, not ``in / out``: the two differ whenever ``in * scale_factor`` is not
+  an integer.
+
+The course explains these choices in the chapter on upsampling (``chapters/upsampling.ipynb``).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Sequence
+
+import numpy as np
+
+from convlab._validate import _ntuple, check_array, check_choice
+
+__all__ = ["interpolate"]
+
+_NEAREST_MODES = ("nearest", "nearest-exact")
+_MODES = ("nearest", "nearest-exact", "linear", "bilinear", "bicubic")
+_MODE_NDIM = {"linear": 3, "bilinear": 4, "bicubic": 4}
+_CUBIC_A = -0.75  # PyTorch's (and OpenCV's) choice for the cubic convolution kernel
+
+Size = int | Sequence[int]
+Scale = float | Sequence[float]
+
+
+def interpolate(
+    input: np.ndarray,
+    size: Size | None = None,
+    scale_factor: Scale | None = None,
+    mode: str = "nearest",
+    align_corners: bool | None = None,
+    recompute_scale_factor: bool | None = None,
+) -> np.ndarray:
+    r"""Resize ``(N, C, L)`` or ``(N, C, H, W)`` arrays, exactly like ``torch.nn.functional.interpolate``.
+
+    Parameters
+    ----------
+    input : array_like, shape (N, C, L) or (N, C, H, W)
+        Integer inputs are promoted to float64; float32 stays float32.
+    size : int or sequence of int, optional
+        Output spatial size. Exactly one of ``size`` and ``scale_factor`` must be given.
+    scale_factor : float or sequence of float, optional
+        Multiplier for the spatial size; the output size is
+        :math:`\lfloor \text{in} \cdot \text{scale\_factor} \rfloor`.
+    mode : {'nearest', 'nearest-exact', 'linear', 'bilinear', 'bicubic'}
+        ``'linear'`` needs 3-D input; ``'bilinear'`` and ``'bicubic'`` need 4-D input.
+    align_corners : bool, optional
+        Only for the interpolating modes (default False there); must be None for nearest modes.
+        True maps the centres of the corner pixels of input and output onto each other.
+    recompute_scale_factor : bool, optional
+        With True, the scale used to map coordinates is recomputed as ``in / out`` from the
+        output size instead of ``1 / scale_factor``. Not allowed together with ``size``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(N, C, *size)``, same floating dtype as ``input``.
+
+    Raises
+    ------
+    TypeError
+        If an argument has the wrong type (e.g. a float ``size``, a non-bool ``align_corners``).
+    ValueError
+        If both or neither of ``size`` and ``scale_factor`` are given, ``mode`` is unknown or does
+        not fit ``input.ndim``, ``align_corners`` is set for a nearest mode, a size or factor is
+        not positive, or the output would be empty.
+
+    See Also
+    --------
+    torch.nn.functional.interpolate : the oracle this function equals.
+    convlab.upsample.bilinear_kernel : bilinear upsampling as a transposed convolution.
+
+    Notes
+    -----
+    For each spatial axis with input size :math:`n` and output size :math:`m`, output index
+    :math:`o` reads the input coordinate
+
+    .. math::
+
+        x(o) = \begin{cases}
+            o \, \frac{n - 1}{m - 1} & \text{align\_corners} \\
+            (o + \tfrac12)\, s - \tfrac12, \quad
+            s = \frac{1}{\text{scale\_factor}} \text{ if given, else } \frac{n}{m} & \text{otherwise}
+        \end{cases}
+
+    ``'nearest'`` takes :math:`\lfloor o\,s \rfloor` (an asymmetric rule kept for backward
+    compatibility), ``'nearest-exact'`` takes :math:`\lfloor (o + \frac12) s \rfloor`.
+    ``'linear'`` blends the two neighbours of :math:`x` with weights :math:`1-t, t` where
+    :math:`t = x - \lfloor x \rfloor` (negative :math:`x` is clamped to 0); ``'bicubic'`` blends
+    four neighbours with Keys' cubic convolution kernel (:math:`a = -0.75`), clamping
+    out-of-range neighbours to the border.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.array([[[1.0, 2.0]]])
+    >>> interpolate(x, scale_factor=2, mode="nearest")
+    array([[[1., 1., 2., 2.]]])
+    >>> interpolate(x, size=4, mode="linear", align_corners=False)
+    array([[[1.  , 1.25, 1.75, 2.  ]]])
+    >>> interpolate(x, size=3, mode="linear", align_corners=True)
+    array([[[1. , 1.5, 2. ]]])
+    """
+    mode = check_choice(mode, "mode", _MODES)
+    x = check_array(input, "input", ndim=(3, 4), floating=True)
+    needed = _MODE_NDIM.get(mode)
+    if needed is not None and x.ndim != needed:
+        layout = "(N, C, L)" if needed == 3 else "(N, C, H, W)"
+        raise ValueError(
+            f"`mode`={mode!r} needs {needed}-D `input` {layout}; got `input` of shape {x.shape} ({x.ndim}-D)"
+        )
+    if mode in _NEAREST_MODES:
+        if align_corners is not None:
+            raise ValueError(
+                "`align_corners` can only be set with the interpolating modes 'linear', 'bilinear' "
+                f"and 'bicubic'; got align_corners={align_corners!r} with mode={mode!r}"
+            )
+    else:
+        if align_corners is None:
+            align_corners = False
+        if not isinstance(align_corners, (bool, np.bool_)):
+            raise TypeError(f"`align_corners` must be a bool or None; got align_corners={align_corners!r}")
+        align_corners = bool(align_corners)
+    if recompute_scale_factor is not None and not isinstance(recompute_scale_factor, (bool, np.bool_)):
+        raise TypeError(
+            "`recompute_scale_factor` must be a bool or None; "
+            f"got recompute_scale_factor={recompute_scale_factor!r}"
+        )
+
+    in_sizes = x.shape[2:]
+    out_sizes, scales = _output_sizes(in_sizes, size, scale_factor, recompute_scale_factor)
+
+    # Coordinates are computed in the input's precision, as PyTorch does (float32 for float32).
+    coord_dtype = np.float64 if x.dtype == np.float64 else np.float32
+    out = x
+    axes = range(2, x.ndim)
+    if mode in _NEAREST_MODES:
+        # PyTorch runs a (N, C, H, W) array that is also contiguous in channels-last order
+        # (C == 1, or H == W == 1) through its channels-last kernel, which rounds differently.
+        channels_last = x.ndim == 4 and (x.shape[1] == 1 or x.shape[2] * x.shape[3] == 1)
+        for axis, n, m, s in zip(axes, in_sizes, out_sizes, scales, strict=True):
+            exact = mode == "nearest-exact"
+            index = _nearest_index(n, m, s, exact=exact, channels_last=channels_last, dtype=coord_dtype)
+            if not np.array_equal(index, np.arange(n)):
+                out = np.take(out, index, axis=axis)
+        return out if out is not x else x.copy()
+
+    cubic = mode == "bicubic"
+    work_dtype = np.float64 if x.dtype == np.float64 else np.float32
+    # Resize the axis that shrinks the data most first: less work for the second product.
+    order = sorted(zip(axes, in_sizes, out_sizes, scales, strict=True), key=lambda t: t[2] / t[1])
+    for axis, n, m, s in order:
+        matrix = _interpolation_matrix(n, m, s, align_corners, cubic, coord_dtype).astype(work_dtype)
+        out = _apply_along(out.astype(work_dtype, copy=False), matrix, axis)
+    return out.astype(x.dtype, copy=False)
+
+
+def _output_sizes(
+    in_sizes: tuple[int, ...],
+    size: object,
+    scale_factor: object,
+    recompute_scale_factor: bool | None,
+) -> tuple[tuple[int, ...], tuple[float | None, ...]]:
+    """Output size per axis and the scale factor (or None) that the coordinate mapping uses."""
+    dim = len(in_sizes)
+    if size is not None and scale_factor is not None:
+        raise ValueError(
+            f"only one of `size` and `scale_factor` may be given; got size={size!r}, "
+            f"scale_factor={scale_factor!r}"
+        )
+    if size is None and scale_factor is None:
+        raise ValueError("either `size` or `scale_factor` must be given; got neither")
+    if size is not None:
+        if recompute_scale_factor:
+            raise ValueError(
+                "`recompute_scale_factor` is not meaningful with an explicit `size`; "
+                f"got recompute_scale_factor=True, size={size!r}"
+            )
+        return _ntuple(size, "size", dim, minimum=1), (None,) * dim
+
+    factors = _scale_factors(scale_factor, dim)
+    out_sizes = []
+    for n, f in zip(in_sizes, factors, strict=True):
+        m = math.floor(n * f)
+        if m < 1:
+            raise ValueError(
+                f"`scale_factor` gives an empty output: floor({n} * {f}) = {m} for input size {n}; "
+                f"got scale_factor={scale_factor!r}"
+            )
+        out_sizes.append(m)
+    scales = (None,) * dim if recompute_scale_factor else factors
+    return tuple(out_sizes), scales
+
+
+def _scale_factors(value: object, dim: int) -> tuple[float, ...]:
+    """``scale_factor`` as ``dim`` positive finite floats."""
+
+    def is_real(v: object) -> bool:
+        return isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_))
+
+    if is_real(value):
+        items: tuple[object, ...] = (value,) * dim
+    elif isinstance(value, (list, tuple)):
+        items = tuple(value)
+        if len(items) != dim:
+            raise ValueError(
+                f"`scale_factor` must be a number or a sequence of {dim} numbers (one per spatial axis); "
+                f"got scale_factor={value!r}"
+            )
+        if not all(is_real(v) for v in items):
+            raise TypeError(f"`scale_factor` must contain real numbers only; got scale_factor={value!r}")
+    else:
+        raise TypeError(
+            f"`scale_factor` must be a number or a sequence of {dim} numbers; got scale_factor={value!r}"
+        )
+    factors = tuple(float(v) for v in items)  # type: ignore[arg-type]
+    if not all(math.isfinite(f) and f > 0 for f in factors):
+        raise ValueError(f"`scale_factor` must be positive and finite; got scale_factor={value!r}")
+    return factors
+
+
+def _scale(n: int, m: int, scale_factor: float | None, dtype: type) -> np.floating:
+    """PyTorch's ``compute_scales_value``: ``1 / scale_factor`` when given, else ``in / out``."""
+    if scale_factor is not None and scale_factor > 0:
+        return dtype(1.0 / scale_factor)
+    return dtype(n) / dtype(m)
+
+
+def _nearest_index(
+    n: int, m: int, scale_factor: float | None, *, exact: bool, channels_last: bool, dtype: type
+) -> np.ndarray:
+    """Source index of every output position for the nearest modes.
+
+    PyTorch has two code paths and they round differently, so both are reproduced. Its
+    channels-last kernel works in float32 and, for ``'nearest'``, copies when ``m == n`` and
+    halves when ``m == 2n`` before looking at ``scale_factor``; its generic kernel works in the
+    input's precision and always applies the formula. The results differ only in rare
+    rounding cases and when a ``scale_factor`` such as 1.1 or 2.05 rounds down to those sizes.
+    """
+    o = np.arange(m)
+    if channels_last:
+        if not exact and m == n:
+            return o
+        if not exact and m == 2 * n:
+            return o >> 1
+        s = _scale(n, m, scale_factor, np.float32)
+        src = ((o + 0.5) * np.float64(s)).astype(np.float32) if exact else o.astype(np.float32) * s
+    elif exact:  # floor(x + 1/2) of the clamped centre-aligned coordinate, rounded to float32
+        src = _source_coordinate(n, m, scale_factor, False, True, dtype)
+        src = (src.astype(np.float64) + 0.5).astype(np.float32)
+    else:  # floor(s * o), then rounded to float32
+        s = _scale(n, m, scale_factor, dtype)
+        src = (s * o.astype(dtype)).astype(np.float32)
+    return np.minimum(np.floor(src).astype(np.int64), n - 1)
+
+
+def _source_coordinate(
+    n: int, m: int, scale_factor: float | None, align_corners: bool, clamp: bool, dtype: type
+) -> np.ndarray:
+    """Input coordinate of every output position (PyTorch's ``area_pixel_compute_source_index``).
+
+    ``s * (o + 0.5) - 0.5`` is evaluated in float64 and rounded once, the way the fused
+    multiply-add of PyTorch's compiled kernel rounds it in float32.
+    """
+    o = np.arange(m, dtype=np.float64)
+    if align_corners:
+        s = dtype(n - 1) / dtype(m - 1) if m > 1 else dtype(0)
+        return (s * o.astype(dtype)).astype(dtype)
+    s = _scale(n, m, scale_factor, dtype)
+    src = (np.float64(s) * (o + 0.5) - 0.5).astype(dtype)
+    return np.maximum(src, dtype(0)) if clamp else src
+
+
+def _taps(
+    n: int, m: int, scale_factor: float | None, align_corners: bool, cubic: bool, dtype: type
+) -> tuple[np.ndarray, np.ndarray]:
+    """Input indices ``(m, taps)`` and weights ``(m, taps)`` of one axis (2 taps linear, 4 cubic)."""
+    src = _source_coordinate(n, m, scale_factor, align_corners, not cubic, dtype)
+    left = np.minimum(np.floor(src).astype(np.int64), n - 1)
+    t = np.clip(src - left.astype(dtype), dtype(0), dtype(1))
+    if not cubic:
+        if m == n:  # PyTorch copies the input unchanged when the size does not change
+            return np.arange(m)[:, None], np.ones((m, 1), dtype)
+        right = np.minimum(left + 1, n - 1)
+        return np.stack([left, right], axis=1), np.stack([1 - t, t], axis=1)
+    a = dtype(_CUBIC_A)
+    index = np.clip(left[:, None] + np.arange(-1, 3), 0, n - 1)
+    weights = np.stack(
+        [_cubic_far(t + 1, a), _cubic_near(t, a), _cubic_near(1 - t, a), _cubic_far(2 - t, a)], axis=1
+    )
+    return index, weights
+
+
+def _cubic_near(d: np.ndarray, a: np.floating) -> np.ndarray:
+    """Keys' kernel for distances ``0 <= d <= 1``: ``(a+2)|d|^3 - (a+3)|d|^2 + 1``."""
+    return ((a + 2) * d - (a + 3)) * d * d + 1
+
+
+def _cubic_far(d: np.ndarray, a: np.floating) -> np.ndarray:
+    """Keys' kernel for distances ``1 <= d <= 2``: ``a|d|^3 - 5a|d|^2 + 8a|d| - 4a``."""
+    return ((a * d - 5 * a) * d + 8 * a) * d - 4 * a
+
+
+def _interpolation_matrix(
+    n: int, m: int, scale_factor: float | None, align_corners: bool, cubic: bool, dtype: type
+) -> np.ndarray:
+    """Dense ``(m, n)`` matrix ``A`` with ``resized = A @ signal`` along one axis."""
+    index, weights = _taps(n, m, scale_factor, align_corners, cubic, dtype)
+    matrix = np.zeros((m, n), dtype=dtype)
+    rows = np.broadcast_to(np.arange(m)[:, None], index.shape)
+    np.add.at(matrix, (rows, index), weights)  # clamped border taps accumulate
+    return matrix
+
+
+def _apply_along(x: np.ndarray, matrix: np.ndarray, axis: int) -> np.ndarray:
+    """Multiply every 1-D line of ``x`` along ``axis`` by ``matrix`` (shape ``(out, in)``)."""
+    if axis == x.ndim - 1:
+        lead = x.shape[:-1]
+        flat = np.ascontiguousarray(x).reshape(-1, x.shape[-1]) @ matrix.T
+        return flat.reshape(*lead, matrix.shape[0])
+    # axis == ndim - 2 (H of NCHW): a batched (out, in) @ (in, W) product per plane
+    return np.matmul(matrix, x)
