@@ -1,1 +1,808 @@
-__all__: list[str] = []
+"""The sliding window, drawn from convlab's own results.
+
+Animations and figures of chapters 1-3 in the style of Dumoulin & Visin's *conv_arithmetic*: the
+input in blue, zero padding (and the zeros a transposed convolution inserts) grey and dashed, the
+kernel's footprint shaded dark, the output in green. Every number shown is computed by
+:mod:`convlab.signal` or :mod:`convlab.functional`, so a picture cannot disagree with the code.
+
+- :func:`flip_and_slide_animation`: 1-D convolution as "flip the kernel, slide it, sum products";
+- :func:`sliding_window_animation`: a 2-D (transposed) convolution for any ``(i, k, s, p, d)``;
+- :func:`all_windows_figure`: every window position as small multiples (a static animation);
+- :func:`window_positions_figure`: one window, the start of every other one, and the output;
+- :func:`conv_modes_figure`: which part of the full convolution ``full``/``same``/``valid`` keep;
+- :func:`arithmetic_cases_figure`: the six cases of Dumoulin & Visin, direct or transposed.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import NamedTuple
+
+import numpy as np
+from matplotlib.animation import FuncAnimation
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+from convlab._validate import check_array, check_choice, check_int
+from convlab.viz.grids import PALETTE, draw_grid, new_figure
+
+__all__ = [
+    "ArithmeticCase",
+    "DUMOULIN_VISIN_CASES",
+    "window_geometry",
+    "flip_and_slide_animation",
+    "sliding_window_animation",
+    "all_windows_figure",
+    "window_positions_figure",
+    "conv_modes_figure",
+    "arithmetic_cases_figure",
+]
+
+
+class ArithmeticCase(NamedTuple):
+    """One of the cases of Dumoulin & Visin (2016), with the sizes of their figures."""
+
+    name: str
+    i: int
+    k: int
+    s: int
+    p: int
+
+
+#: The six cases of Dumoulin & Visin's *A guide to convolution arithmetic* (section 2-4), with the
+#: sizes of their figures, plus the odd case of the last one (``(i + 2p - k) mod s = 1``).
+DUMOULIN_VISIN_CASES: tuple[ArithmeticCase, ...] = (
+    ArithmeticCase("no padding, unit strides", 4, 3, 1, 0),
+    ArithmeticCase("arbitrary padding, unit strides", 5, 4, 1, 2),
+    ArithmeticCase("half (same) padding, unit strides", 5, 3, 1, 1),
+    ArithmeticCase("full padding, unit strides", 5, 3, 1, 2),
+    ArithmeticCase("no padding, non-unit strides", 5, 3, 2, 0),
+    ArithmeticCase("padding, non-unit strides", 5, 3, 2, 1),
+    ArithmeticCase("padding, non-unit strides, odd", 6, 3, 2, 1),
+)
+
+_FOOTPRINT_ALPHA = 0.55
+
+
+class WindowGeometry(NamedTuple):
+    """Everything a sliding-window picture needs, computed once from convlab."""
+
+    canvas: np.ndarray  # values on the drawn input grid (padding and inserted zeros are 0)
+    pad_mask: np.ndarray  # True on padding / inserted zeros
+    kernel: np.ndarray  # the kernel as applied on the canvas (flipped for a transposed conv)
+    stride: int  # stride of the window on the canvas
+    dilation: int
+    output: np.ndarray  # the result, computed by convlab.functional
+    starts: list  # top-left corner (row, col) of the window of each output cell, row-major
+
+
+def _size(value: object, name: str, minimum: int) -> int:
+    return check_int(value, name, minimum=minimum)
+
+
+def window_geometry(
+    i: int,
+    k: int,
+    s: int = 1,
+    p: int = 0,
+    d: int = 1,
+    *,
+    transposed: bool = False,
+    output_padding: int = 0,
+    seed: int = 0,
+    input=None,
+    weight=None,
+) -> WindowGeometry:
+    """The grid, kernel, window positions and output of a square 2-D (transposed) convolution.
+
+    A direct convolution is drawn on the input padded by ``p``; a transposed convolution is drawn
+    the way Dumoulin & Visin draw it, as the equivalent direct convolution (stride 1, kernel
+    rotated by 180°) over its input with ``s - 1`` zeros inserted between neighbours and
+    :math:`d(k-1) - p` zeros of padding on each side, plus ``output_padding`` on the bottom and
+    right.
+
+    Parameters
+    ----------
+    i, k, s, p, d : int
+        Input size, kernel size, stride, padding and dilation (square).
+    transposed : bool, default False
+        Draw the transposed convolution with these parameters.
+    output_padding : int, default 0
+        Extra rows/columns of a transposed convolution's output (``< max(s, d)``).
+    seed : int, default 0
+        Seed of the small integer input and kernel used when ``input``/``weight`` are not given.
+    input, weight : array_like, optional
+        The ``(i, i)`` input and ``(k, k)`` kernel.
+
+    Returns
+    -------
+    WindowGeometry
+        ``canvas``, ``pad_mask``, ``kernel``, ``stride``, ``dilation``, ``output`` (computed with
+        :func:`convlab.functional.conv2d` or :func:`convlab.functional.conv_transpose2d`) and the
+        window ``starts`` in row-major output order.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a parameter that is not an integer in range, an impossible combination (no output),
+        ``output_padding >= max(s, d)``, or a transposed padding larger than :math:`d(k-1)`
+        (nothing to draw).
+
+    See Also
+    --------
+    torch.nn.functional.conv2d, torch.nn.functional.conv_transpose2d
+
+    Notes
+    -----
+    Direct: :math:`o = \\lfloor (i + 2p - d(k-1) - 1)/s \\rfloor + 1`. Transposed:
+    :math:`o = (i-1)s - 2p + d(k-1) + a + 1` with :math:`a` = ``output_padding``.
+
+    Examples
+    --------
+    >>> g = window_geometry(5, 3, s=2, p=1)
+    >>> g.canvas.shape, g.output.shape, g.starts[:3]
+    ((7, 7), (3, 3), [(0, 0), (0, 2), (0, 4)])
+    """
+    from convlab.functional import conv2d, conv_transpose2d
+
+    i = _size(i, "i", 1)
+    k = _size(k, "k", 1)
+    s = _size(s, "s", 1)
+    p = _size(p, "p", 0)
+    d = _size(d, "d", 1)
+    a = _size(output_padding, "output_padding", 0)
+    seed = check_int(seed, "seed")
+    if not transposed and a:
+        raise ValueError(f"`output_padding` applies to transposed convolutions only; got output_padding={a}")
+    if a >= max(s, d):
+        raise ValueError(
+            f"`output_padding` must be smaller than `s` or `d`; got output_padding={a}, s={s}, d={d}"
+        )
+    span = d * (k - 1) + 1
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 4, (i, i)) if input is None else check_array(input, "input", ndim=2)
+    w = rng.integers(-1, 3, (k, k)) if weight is None else check_array(weight, "weight", ndim=2)
+    if x.shape != (i, i):
+        raise ValueError(f"`input` must have shape (i, i) = {(i, i)}; got {x.shape}")
+    if w.shape != (k, k):
+        raise ValueError(f"`weight` must have shape (k, k) = {(k, k)}; got {w.shape}")
+    x = x.astype(float)
+    w = w.astype(float)
+
+    if not transposed:
+        if i + 2 * p < span:
+            raise ValueError(
+                f"no output: the padded input i + 2p = {i + 2 * p} is smaller than the dilated kernel "
+                f"d(k-1)+1 = {span}; got i={i}, k={k}, p={p}, d={d}"
+            )
+        out = conv2d(x[None, None], w[None, None], stride=s, padding=p, dilation=d)[0, 0]
+        canvas = np.pad(x, p)
+        pad_mask = np.pad(np.zeros_like(x, dtype=bool), p, constant_values=True)
+        kernel, stride = w, s
+    else:
+        pp = span - 1 - p
+        if pp < 0:
+            raise ValueError(
+                f"`p` larger than d(k-1) = {span - 1} crops the transposed output; this picture "
+                f"draws only p <= d(k-1); got p={p}"
+            )
+        o = (i - 1) * s - 2 * p + span + a
+        if o < 1:
+            raise ValueError(f"no output: (i-1)s - 2p + d(k-1) + a + 1 = {o}; got i={i}, k={k}, s={s}, p={p}")
+        out = conv_transpose2d(
+            x[None, None], w[None, None], stride=s, padding=p, output_padding=a, dilation=d
+        )[0, 0]
+        n = i + (i - 1) * (s - 1)
+        stretched = np.zeros((n, n))
+        stretched[::s, ::s] = x
+        inserted = np.ones((n, n), dtype=bool)
+        inserted[::s, ::s] = False
+        canvas = np.pad(stretched, ((pp, pp + a), (pp, pp + a)))
+        pad_mask = np.pad(inserted, ((pp, pp + a), (pp, pp + a)), constant_values=True)
+        kernel, stride = w[::-1, ::-1], 1
+    starts = [(r * stride, c * stride) for r in range(out.shape[0]) for c in range(out.shape[1])]
+    return WindowGeometry(canvas, pad_mask, kernel, stride, d, out, starts)
+
+
+def _footprint(ax, start, kernel, d, *, numbers_shown: bool) -> None:
+    """Shade the cells under the (dilated) kernel and write the weights in their corners."""
+    r0, c0 = start
+    k = kernel.shape[0]
+    for (a, b), weight in np.ndenumerate(kernel):
+        r, c = r0 + d * a, c0 + d * b
+        ax.add_patch(
+            Rectangle(
+                (c, r),
+                1,
+                1,
+                facecolor=PALETTE["footprint"],
+                alpha=_FOOTPRINT_ALPHA,
+                edgecolor="none",
+                zorder=2,
+            )
+        )
+        if numbers_shown:
+            text = f"{weight:g}".replace("-", "\u2212")
+            ax.text(
+                c + 0.93,
+                r + 0.93,
+                text,
+                ha="right",
+                va="bottom",
+                fontsize=7,
+                color="#ffe08a",
+                fontweight="bold",
+                zorder=4,
+            )
+    span = d * (k - 1) + 1
+    ax.add_patch(
+        Rectangle((c0, r0), span, span, fill=False, edgecolor=PALETTE["footprint"], linewidth=2, zorder=5)
+    )
+
+
+def _draw_window(ax_in, ax_out, geo: WindowGeometry, index: int, *, numbers_shown: bool, done: bool = True):
+    ax_in.clear()
+    ax_out.clear()
+    draw_grid(
+        ax_in,
+        geo.canvas,
+        color=PALETTE["input"],
+        padding_mask=geo.pad_mask,
+        annotate=numbers_shown,
+        fmt="{:.0f}",
+    )
+    _footprint(ax_in, geo.starts[index], geo.kernel, geo.dilation, numbers_shown=numbers_shown)
+    shown = geo.output.astype(float).copy()
+    if done:
+        shown.ravel()[index + 1 :] = np.nan
+    r, c = divmod(index, geo.output.shape[1])
+    draw_grid(ax_out, shown, color=PALETTE["output"], annotate=numbers_shown, fmt="{:g}", highlight=[(r, c)],
+              highlight_color=PALETTE["footprint"])  # fmt: skip
+    ax_in.set_xlim(-0.1, geo.canvas.shape[1] + 0.1)
+    ax_in.set_ylim(geo.canvas.shape[0] + 0.1, -0.1)
+
+
+def _two_panel_figure(geo: WindowGeometry, cell: float, dpi: float, title_space: float = 0.55):
+    n_in, n_out = geo.canvas.shape[0], geo.output.shape[0]
+    gap = 0.6
+    width = (n_in + n_out) * cell + gap + 0.3
+    height = max(n_in, n_out) * cell + title_space + 0.15
+    fig = new_figure(width, height, dpi=dpi)
+    bottom = 0.15
+    ax_in = fig.add_axes((0.15 / width, bottom / height, n_in * cell / width, n_in * cell / height))
+    y_out = bottom + (n_in - n_out) * cell / 2 if n_in > n_out else bottom
+    ax_out = fig.add_axes(
+        ((0.15 + n_in * cell + gap) / width, y_out / height, n_out * cell / width, n_out * cell / height)
+    )
+    return fig, ax_in, ax_out
+
+
+def _describe(i, k, s, p, d, transposed, a) -> str:
+    kind = "transposed convolution" if transposed else "convolution"
+    extra = f", a={a}" if transposed and a else ""
+    return f"{kind}: i={i}, k={k}, s={s}, p={p}, d={d}{extra}"
+
+
+def sliding_window_animation(
+    i: int,
+    k: int,
+    s: int = 1,
+    p: int = 0,
+    d: int = 1,
+    *,
+    transposed: bool = False,
+    output_padding: int = 0,
+    numbers_shown: bool | None = None,
+    input=None,
+    weight=None,
+    seed: int = 0,
+    max_frames: int = 40,
+    dpi: float = 70,
+    interval: int = 700,
+) -> FuncAnimation:
+    """Animate a 2-D (transposed) convolution window by window, Dumoulin & Visin style.
+
+    Left, the (padded, and for a transposed convolution zero-inserted) input in blue with the
+    kernel's footprint shaded; right, the output in green filling in cell by cell. Values come
+    from :func:`window_geometry` (i.e. from :mod:`convlab.functional`).
+
+    Parameters
+    ----------
+    i, k, s, p, d : int
+        Input size, kernel size, stride, padding and dilation (square).
+    transposed : bool, default False
+        Animate the transposed convolution as its equivalent direct convolution.
+    output_padding : int, default 0
+        ``a`` of a transposed convolution.
+    numbers_shown : bool, optional
+        Write values in the cells and kernel weights in the footprint (default: when the drawn
+        grid is at most 9 cells wide).
+    input, weight : array_like, optional
+        The ``(i, i)`` input and ``(k, k)`` kernel (default: small integers drawn with ``seed``).
+    seed : int, default 0
+        Seed of the default input and kernel.
+    max_frames : int, default 40
+        Most output cells (frames) allowed, to keep pages light.
+    dpi : float, default 70
+        Resolution of each frame.
+    interval : int, default 700
+        Milliseconds between frames.
+
+    Returns
+    -------
+    matplotlib.animation.FuncAnimation
+        One frame per output cell; display it with :func:`convlab.viz.animation_html`.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`window_geometry`, and when the output has more than ``max_frames`` cells.
+
+    See Also
+    --------
+    torch.nn.functional.conv2d, torch.nn.functional.conv_transpose2d
+    all_windows_figure : the same frames side by side, for print.
+
+    Notes
+    -----
+    The output is :math:`o \\times o` with :math:`o = \\lfloor (i + 2p - d(k-1) - 1)/s \\rfloor + 1`
+    (direct) or :math:`o = (i-1)s - 2p + d(k-1) + a + 1` (transposed).
+
+    Examples
+    --------
+    >>> anim = sliding_window_animation(4, 3)
+    >>> anim._save_count
+    4
+    >>> anim._draw_was_started = True
+    """
+    geo = window_geometry(
+        i,
+        k,
+        s,
+        p,
+        d,
+        transposed=transposed,
+        output_padding=output_padding,
+        seed=seed,
+        input=input,
+        weight=weight,
+    )
+    max_frames = check_int(max_frames, "max_frames", minimum=1)
+    n = geo.output.size
+    if n > max_frames:
+        raise ValueError(
+            f"the output has {geo.output.shape[0]}x{geo.output.shape[1]} = {n} cells, more than "
+            f"`max_frames`={max_frames}; use smaller sizes (or all_windows_figure / window_positions_figure)"
+        )
+    if numbers_shown is None:
+        numbers_shown = geo.canvas.shape[0] <= 9
+    cell = 0.42 if numbers_shown else 0.3
+    fig, ax_in, ax_out = _two_panel_figure(geo, cell, dpi)
+    fig.suptitle(_describe(i, k, s, p, d, transposed, output_padding), fontsize=10, y=0.99, va="top")
+
+    def update(index):
+        _draw_window(ax_in, ax_out, geo, index, numbers_shown=numbers_shown)
+        return []
+
+    update(0)
+    return FuncAnimation(fig, update, frames=n, interval=interval, blit=False)
+
+
+def all_windows_figure(
+    i: int,
+    k: int,
+    s: int = 1,
+    p: int = 0,
+    d: int = 1,
+    *,
+    transposed: bool = False,
+    output_padding: int = 0,
+    max_panels: int = 16,
+    columns: int | None = None,
+    dpi: float = 80,
+) -> Figure:
+    """Every window position as small multiples: the static twin of :func:`sliding_window_animation`.
+
+    Each panel shows the input grid with one window's footprint shaded and, below it, the output
+    with the cell that window computes filled in.
+
+    Parameters
+    ----------
+    i, k, s, p, d : int
+        Input size, kernel size, stride, padding and dilation (square).
+    transposed : bool, default False
+        Draw the transposed convolution as its equivalent direct convolution.
+    output_padding : int, default 0
+        ``a`` of a transposed convolution.
+    max_panels : int, default 16
+        Most windows drawn (the first ones in row-major order).
+    columns : int, optional
+        Panels per row (default: the output width).
+    dpi : float, default 80
+        Resolution.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Two axes (input, output) per panel.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`window_geometry`, or for a non-positive ``max_panels``/``columns``.
+
+    See Also
+    --------
+    sliding_window_animation
+
+    Notes
+    -----
+    Panel :math:`(r, c)` shows the window starting at row :math:`rs`, column :math:`cs` of the
+    padded input (stride 1 on the zero-inserted grid of a transposed convolution).
+
+    Examples
+    --------
+    >>> fig = all_windows_figure(4, 3)
+    >>> len(fig.axes)
+    8
+    """
+    geo = window_geometry(i, k, s, p, d, transposed=transposed, output_padding=output_padding)
+    max_panels = check_int(max_panels, "max_panels", minimum=1)
+    n = min(geo.output.size, max_panels)
+    columns = geo.output.shape[1] if columns is None else check_int(columns, "columns", minimum=1)
+    columns = min(columns, n)
+    rows = -(-n // columns)
+    n_in, n_out = geo.canvas.shape[0], geo.output.shape[0]
+    cell = 0.16
+    panel_w = n_in * cell + 0.25
+    panel_h = (n_in + n_out) * cell + 0.45
+    fig = new_figure(columns * panel_w, rows * panel_h + 0.35, dpi=dpi)
+    W, H = fig.get_size_inches()
+    for index in range(n):
+        row, col = divmod(index, columns)
+        x0 = col * panel_w + 0.12
+        y_top = H - 0.35 - row * panel_h
+        ax_in = fig.add_axes((x0 / W, (y_top - n_in * cell - 0.05) / H, n_in * cell / W, n_in * cell / H))
+        ax_out = fig.add_axes(
+            (
+                (x0 + (n_in - n_out) * cell / 2) / W,
+                (y_top - (n_in + n_out) * cell - 0.2) / H,
+                n_out * cell / W,
+                n_out * cell / H,
+            )
+        )
+        _draw_window(ax_in, ax_out, geo, index, numbers_shown=False, done=False)
+        shown = np.full(geo.output.shape, np.nan)
+        shown.ravel()[index] = 1
+        ax_out.clear()
+        r, c = divmod(index, geo.output.shape[1])
+        draw_grid(ax_out, shown, color=PALETTE["output"], annotate=False)
+    fig.suptitle(_describe(i, k, s, p, d, transposed, output_padding), fontsize=10, y=1 - 0.05 / H, va="top")
+    return fig
+
+
+def window_positions_figure(
+    i: int,
+    k: int,
+    s: int = 1,
+    p: int = 0,
+    d: int = 1,
+    *,
+    transposed: bool = False,
+    output_padding: int = 0,
+    dpi: float = 80,
+) -> Figure:
+    """One window's footprint, a dot at the start of every window, and the output grid.
+
+    Parameters
+    ----------
+    i, k, s, p, d : int
+        Input size, kernel size, stride, padding and dilation (square).
+    transposed : bool, default False
+        Draw the transposed convolution as its equivalent direct convolution.
+    output_padding : int, default 0
+        ``a`` of a transposed convolution.
+    dpi : float, default 80
+        Resolution.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Two axes: the input grid and the output grid. The dots are the only
+        :class:`~matplotlib.lines.Line2D` of the input axes; there is one per output cell.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`window_geometry`.
+
+    See Also
+    --------
+    sliding_window_animation, all_windows_figure
+
+    Notes
+    -----
+    There are :math:`o^2` dots, spaced :math:`s` cells apart (1 for a transposed convolution).
+
+    Examples
+    --------
+    >>> fig = window_positions_figure(5, 3, s=2, p=1)
+    >>> len(fig.axes[0].lines[0].get_xdata())
+    9
+    """
+    geo = window_geometry(i, k, s, p, d, transposed=transposed, output_padding=output_padding)
+    cell = 0.3 if geo.canvas.shape[0] <= 16 else 0.18
+    fig, ax_in, ax_out = _two_panel_figure(geo, cell, dpi, title_space=0.75)
+    _draw_window(ax_in, ax_out, geo, 0, numbers_shown=False, done=False)
+    ax_out.clear()
+    draw_grid(ax_out, np.zeros(geo.output.shape), color=PALETTE["output"], annotate=False,
+              highlight=[(0, 0)], highlight_color=PALETTE["footprint"])  # fmt: skip
+    rows, cols = zip(*geo.starts, strict=True)
+    ax_in.plot(
+        np.array(cols) + 0.5, np.array(rows) + 0.5, "o", color=PALETTE["highlight"], markersize=4, zorder=6
+    )
+    o = geo.output.shape[0]
+    ax_in.set_title(f"input {geo.canvas.shape[0]}×{geo.canvas.shape[0]} as drawn", fontsize=9)
+    ax_out.set_title(f"output {o}×{o}", fontsize=9)
+    fig.suptitle(_describe(i, k, s, p, d, transposed, output_padding), fontsize=10, y=0.99, va="top")
+    return fig
+
+
+def flip_and_slide_animation(f, g, *, dpi: float = 70, interval: int = 1000) -> FuncAnimation:
+    """Animate 1-D convolution: flip ``g``, slide it over zero-padded ``f``, sum the products.
+
+    Rows, top to bottom: ``f`` padded with ``len(g) - 1`` zeros on each side; the flipped kernel
+    ``g[n - m]`` at shift ``n``; the products under it; the output ``f ∗ g`` filling in. The title
+    writes the sum of products of the current frame. Values come from
+    :func:`convlab.signal.convolve1d`.
+
+    Parameters
+    ----------
+    f, g : array_like, 1-D
+        Signal and kernel; ``len(f) + len(g) - 1`` (the number of frames) must be at most 40.
+    dpi : float, default 70
+        Resolution of each frame.
+    interval : int, default 1000
+        Milliseconds between frames.
+
+    Returns
+    -------
+    matplotlib.animation.FuncAnimation
+        One frame per output sample, ``n = 0 .. len(f) + len(g) - 2``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``f`` or ``g`` is not a non-empty 1-D numeric array, or there would be more than 40 frames.
+
+    See Also
+    --------
+    numpy.convolve : the same numbers, ``mode="full"``.
+
+    Notes
+    -----
+    .. math:: (f * g)[n] = \\sum_m f[m]\\, g[n - m], \\qquad n = 0, \\dots, n_1 + n_2 - 2
+
+    Examples
+    --------
+    >>> anim = flip_and_slide_animation([1, 2, 3], [0, 1, 0.5])
+    >>> anim._save_count
+    5
+    >>> anim._draw_was_started = True
+    """
+    from convlab.signal import convolve1d
+
+    f = check_array(f, "f", ndim=1).astype(float)
+    g = check_array(g, "g", ndim=1).astype(float)
+    n1, n2 = len(f), len(g)
+    frames = n1 + n2 - 1
+    if frames > 40:
+        raise ValueError(f"len(f) + len(g) - 1 = {frames} frames is more than 40; use shorter `f` and `g`")
+    y = np.asarray(convolve1d(f, g, mode="full"), dtype=float)
+    padded = np.pad(f, n2 - 1)
+    pad = np.zeros(padded.shape, dtype=bool)
+    pad[: n2 - 1] = pad[n2 - 1 + n1 :] = True
+    width = len(padded)
+    cell = 0.42
+    fig = new_figure((width + 2.2) * cell, 5.6 * cell + 0.75, dpi=dpi)
+    ax = fig.add_axes((0.01, 0.02, 0.98, 0.8))
+    fmt = "{:g}"
+
+    def label(row, text):
+        ax.text(-0.25, row + 0.5, text, ha="right", va="center", fontsize=10)
+
+    def update(n):
+        ax.clear()
+        draw_grid(ax, padded, color=PALETTE["input"], padding_mask=pad[None], fmt=fmt, origin=(0, 2))
+        draw_grid(ax, g[::-1], color=PALETTE["kernel"], fmt=fmt, origin=(1.4, 2 + n))
+        products = padded[n : n + n2] * g[::-1]
+        draw_grid(ax, products, color="#e9e3f5", fmt=fmt, origin=(2.8, 2 + n))
+        shown = np.full(frames, np.nan)
+        shown[: n + 1] = y[: n + 1]
+        draw_grid(ax, shown, color=PALETTE["output"], fmt=fmt, origin=(4.2, 2 + (n2 - 1)),
+                  highlight=[(0, n)], highlight_color=PALETTE["footprint"])  # fmt: skip
+        for row, text in ((0, "f (padded)"), (1.4, "g flipped"), (2.8, "products"), (4.2, "f ∗ g")):
+            ax.text(1.85, row + 0.5, text, ha="right", va="center", fontsize=10)
+        ax.set_xlim(-0.2, width + 2.1)
+        ax.set_ylim(5.3, -0.1)
+        terms = " + ".join(f"{a:g}·{b:g}" for a, b in zip(padded[n : n + n2], g[::-1], strict=True)).replace(
+            "-", "\u2212"
+        )
+        ax.set_title(f"(f ∗ g)[{n}] = {terms} = {fmt.format(y[n])}".replace("-", "\u2212"), fontsize=10)
+        return []
+
+    update(0)
+    return FuncAnimation(fig, update, frames=frames, interval=interval, blit=False)
+
+
+def conv_modes_figure(x, kernel, *, same: str = "matlab", dpi: float = 90) -> Figure:
+    """Which part of the full 2-D convolution the modes ``full``, ``same`` and ``valid`` keep.
+
+    Three panels show the full convolution of ``x`` with ``kernel`` (computed with
+    :func:`convlab.signal.convolve2d`); the cells a mode keeps are green, the cells it drops grey
+    and dashed.
+
+    Parameters
+    ----------
+    x : array_like, 2-D
+        The image.
+    kernel : array_like, 2-D
+        The kernel (odd or even sizes).
+    same : {"matlab", "scipy"}, default "matlab"
+        Where ``same`` starts for an even kernel: MATLAB's ``conv2`` keeps rows from
+        :math:`\\lfloor k_h/2 \\rfloor`, SciPy's ``convolve2d`` from :math:`\\lfloor (k_h-1)/2 \\rfloor`
+        (they agree for odd kernels).
+    dpi : float, default 90
+        Resolution.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Three axes: full, same, valid.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``x`` or ``kernel`` is not a non-empty 2-D numeric array, ``same`` is not a known
+        convention, or ``kernel`` is larger than ``x``.
+
+    See Also
+    --------
+    scipy.signal.convolve2d, convlab.signal.convolve2d
+
+    Notes
+    -----
+    Full: :math:`(n_h + k_h - 1) \\times (n_w + k_w - 1)`; same: :math:`n_h \\times n_w`;
+    valid: :math:`(n_h - k_h + 1) \\times (n_w - k_w + 1)`.
+
+    Examples
+    --------
+    >>> fig = conv_modes_figure([[1, 2, 3], [4, 5, 6], [7, 8, 9]], [[1, 1], [1, 1]])
+    >>> [ax.get_title().split()[0] for ax in fig.axes]
+    ['full', 'same', 'valid']
+    """
+    from convlab.signal import convolve2d
+
+    x = check_array(x, "x", ndim=2)
+    kernel = check_array(kernel, "kernel", ndim=2)
+    check_choice(same, "same", ("matlab", "scipy"))
+    (nh, nw), (kh, kw) = x.shape, kernel.shape
+    if kh > nh or kw > nw:
+        raise ValueError(
+            f"`kernel` must not be larger than `x` for 'valid'; got {kernel.shape} and {x.shape}"
+        )
+    full = np.asarray(convolve2d(x, kernel, mode="full"), dtype=float)
+    if same == "matlab":
+        top, left = kh // 2, kw // 2
+    else:
+        top, left = (kh - 1) // 2, (kw - 1) // 2
+    regions = {
+        "full": (0, 0, full.shape[0], full.shape[1]),
+        "same": (top, left, nh, nw),
+        "valid": (kh - 1, kw - 1, nh - kh + 1, nw - kw + 1),
+    }
+    cell = 0.42
+    gap = 0.5
+    fig = new_figure(3 * full.shape[1] * cell + 2 * gap + 0.3, full.shape[0] * cell + 0.8, dpi=dpi)
+    W, H = fig.get_size_inches()
+    for index, (mode, (r, c, h, w)) in enumerate(regions.items()):
+        ax = fig.add_axes(
+            (
+                (0.15 + index * (full.shape[1] * cell + gap)) / W,
+                0.1 / H,
+                full.shape[1] * cell / W,
+                full.shape[0] * cell / H,
+            )
+        )
+        dropped = np.ones(full.shape, dtype=bool)
+        dropped[r : r + h, c : c + w] = False
+        draw_grid(ax, full, color=PALETTE["output"], padding_mask=dropped, fmt="{:g}",
+                  highlight=(r, c, h, w), highlight_color=PALETTE["footprint"])  # fmt: skip
+        ax.set_title(f"{mode} {h}×{w}" + (f" ({same})" if mode == "same" else ""), fontsize=10)
+    return fig
+
+
+def arithmetic_cases_figure(*, transposed: bool = False, dpi: float = 80) -> Figure:
+    """The cases of Dumoulin & Visin side by side: first window, all window starts, output.
+
+    Parameters
+    ----------
+    transposed : bool, default False
+        Draw the transposed convolution of each case (input size = the direct case's output,
+        ``output_padding`` = :math:`(i + 2p - k) \\bmod s` so that it gives back size ``i``).
+    dpi : float, default 80
+        Resolution.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Two axes per case of :data:`DUMOULIN_VISIN_CASES` (input and output), titled with the case.
+
+    Raises
+    ------
+    TypeError
+        If ``transposed`` is not a bool.
+
+    See Also
+    --------
+    window_positions_figure : one case at a time, any parameters.
+
+    Notes
+    -----
+    Direct: :math:`o = \\lfloor (i + 2p - k)/s \\rfloor + 1`; transposed:
+    :math:`o' = s(i' - 1) + a + k - 2p` with :math:`a = (i + 2p - k) \\bmod s`.
+
+    Examples
+    --------
+    >>> fig = arithmetic_cases_figure()
+    >>> len(fig.axes) == 2 * len(DUMOULIN_VISIN_CASES)
+    True
+    """
+    from convlab.arithmetic import conv_output_size
+
+    if not isinstance(transposed, bool):
+        raise TypeError(f"`transposed` must be a bool; got transposed={transposed!r}")
+    geos = []
+    for case in DUMOULIN_VISIN_CASES:
+        if transposed:
+            o = conv_output_size(case.i, case.k, case.s, case.p)
+            a = (case.i + 2 * case.p - case.k) % case.s
+            geos.append(
+                (case, o, a, window_geometry(o, case.k, case.s, case.p, transposed=True, output_padding=a))
+            )
+        else:
+            geos.append((case, case.i, 0, window_geometry(case.i, case.k, case.s, case.p)))
+    cell = 0.17
+    n = len(geos)
+    cols = 4
+    rows = -(-n // cols)
+    panel_w = max(max(g.canvas.shape[0], g.output.shape[0]) for *_, g in geos) * cell + 0.5
+    panel_h = max(g.canvas.shape[0] + g.output.shape[0] for *_, g in geos) * cell + 0.95
+    fig = new_figure(cols * panel_w, rows * panel_h, dpi=dpi)
+    W, H = fig.get_size_inches()
+    for index, (case, i, a, geo) in enumerate(geos):
+        row, col = divmod(index, cols)
+        x_mid = col * panel_w + panel_w / 2
+        y_top = H - row * panel_h - 0.62
+        n_in, n_out = geo.canvas.shape[0], geo.output.shape[0]
+        ax_in = fig.add_axes(
+            ((x_mid - n_in * cell / 2) / W, (y_top - n_in * cell) / H, n_in * cell / W, n_in * cell / H)
+        )
+        ax_out = fig.add_axes(
+            (
+                (x_mid - n_out * cell / 2) / W,
+                (y_top - (n_in + n_out) * cell - 0.15) / H,
+                n_out * cell / W,
+                n_out * cell / H,
+            )
+        )
+        _draw_window(ax_in, ax_out, geo, 0, numbers_shown=False, done=False)
+        ax_out.clear()
+        draw_grid(ax_out, np.zeros(geo.output.shape), color=PALETTE["output"], annotate=False)
+        rs, cs = zip(*geo.starts, strict=True)
+        ax_in.plot(
+            np.array(cs) + 0.5, np.array(rs) + 0.5, "o", color=PALETTE["highlight"], markersize=2.5, zorder=6
+        )
+        sizes = f"i={i}, k={case.k}, s={case.s}, p={case.p}" + (f", a={a}" if transposed else "")
+        ax_in.set_title(f"{case.name}\n{sizes} → o={n_out}", fontsize=7.5)
+    return fig
