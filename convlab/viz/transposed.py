@@ -40,7 +40,9 @@ def _row_layout(shapes, *, cell: float = 0.4, gap: float = 0.45, top: float = 0.
     axes, x0 = [], 0.15
     for (h, w), width in zip(shapes, widths, strict=True):
         y = bottom + (rows - h) * cell / 2
-        ax = fig.add_axes(((x0 + (width - w * cell) / 2) / fig_w, y / fig_h, w * cell / fig_w, h * cell / fig_h))
+        ax = fig.add_axes(
+            ((x0 + (width - w * cell) / 2) / fig_w, y / fig_h, w * cell / fig_w, h * cell / fig_h)
+        )
         ax.set_axis_off()
         axes.append(ax)
         x0 += width + gap
@@ -196,9 +198,7 @@ def stamping_animation(
             axes[3].set_title(f"output {out_shape[0]}x{out_shape[1]}", fontsize=10)
         return list(axes)
 
-    fig.suptitle(
-        f"stamping: stride={_fmt(s)}, padding={_fmt(p)}, output_padding={_fmt(op)}", fontsize=11
-    )
+    fig.suptitle(f"stamping: stride={_fmt(s)}, padding={_fmt(p)}, output_padding={_fmt(op)}", fontsize=11)
     anim = FuncAnimation(fig, frame, frames=n + 1, interval=interval, blit=False)
     return anim
 
@@ -293,7 +293,9 @@ def zero_insertion_figure(
     draw_grid(axes[1], z, color=PALETTE["input"], padding_mask=kind != 0, highlight=(r0, c0, *w.shape))
     _shade(axes[1], kind == 1, PALETTE["kernel"], alpha=0.45)
     pad_text = str(before[0]) if before[0] == before[1] else str(tuple(before))
-    axes[1].set_title(f"{s[0] - 1} zero(s) between pixels (amber)\nborder k-p-1 = {pad_text} (grey)", fontsize=10)
+    axes[1].set_title(
+        f"{s[0] - 1} zero(s) between pixels (amber)\nborder k-p-1 = {pad_text} (grey)", fontsize=10
+    )
     draw_grid(axes[2], flipped, color=PALETTE["kernel"], title="kernel rotated 180°")
     draw_grid(axes[3], out, color=PALETTE["output"], highlight=[(r0, c0)])
     axes[3].set_title(f"output {out.shape[0]}x{out.shape[1]}", fontsize=10)
@@ -380,7 +382,12 @@ def conv_matrix_figure(
     ax_t = fig.add_axes((left / fig_w, bottom / fig_h, cell * C.shape[0] / fig_w, cell * C.shape[1] / fig_h))
     c_bottom = bottom + cell * (max(C.shape) - C.shape[0])
     ax_c = fig.add_axes(
-        ((left + cell * C.shape[0] + gap) / fig_w, c_bottom / fig_h, cell * C.shape[1] / fig_w, cell * C.shape[0] / fig_h)
+        (
+            (left + cell * C.shape[0] + gap) / fig_w,
+            c_bottom / fig_h,
+            cell * C.shape[1] / fig_w,
+            cell * C.shape[0] / fig_h,
+        )
     )
     for ax, idx, name in ((ax_c, where, "C"), (ax_t, where.T, "C^\\top")):
         ax.imshow(idx, cmap=colours, vmin=-0.5, vmax=w.size + 0.5, aspect="auto")
@@ -472,7 +479,9 @@ def im2col_figure(input: object, weight: object, stride: int | tuple[int, int] =
     fig, axes = _row_layout(shapes, top=0.9)
     ax_x, ax_cols, ax_w, ax_y = axes
     draw_grid(ax_x, x, color=PALETTE["input"], title="input $x$")
-    draw_grid(ax_cols, cols, color=PALETTE["input"], title=f"columns = unfold(x): {cols.shape[0]} x {cols.shape[1]}")
+    draw_grid(
+        ax_cols, cols, color=PALETTE["input"], title=f"columns = unfold(x): {cols.shape[0]} x {cols.shape[1]}"
+    )
     for n in range(oh * ow):
         i, j = divmod(n, ow)
         inset = 0.07 * (n % 4)
@@ -489,5 +498,7 @@ def im2col_figure(input: object, weight: object, stride: int | tuple[int, int] =
     ax_y.set_title(f"row x columns\n({same} conv2d)", fontsize=10)
     for ax in axes:
         ax.title.set_fontsize(10)
-    fig.suptitle("im2col + GEMM: each patch becomes a column; the convolution is one matrix product", fontsize=11)
+    fig.suptitle(
+        "im2col + GEMM: each patch becomes a column; the convolution is one matrix product", fontsize=11
+    )
     return fig
