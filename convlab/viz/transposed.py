@@ -29,8 +29,9 @@ def _fmt(pair: tuple[int, int]) -> str:
     return str(pair[0]) if pair[0] == pair[1] else str(pair)
 
 
-def _row_layout(shapes, *, cell: float = 0.4, gap: float = 0.45, top: float = 0.7, bottom: float = 0.1,
-                dpi: float = 80):  # fmt: skip
+def _row_layout(
+    shapes, *, cell: float = 0.4, gap: float = 0.45, top: float = 0.7, bottom: float = 0.1, dpi: float = 80
+):
     """A figure with one axes per grid shape, in a row, all at the same scale (``cell`` inches)."""
     widths = [max(w, 2.4) * cell for _, w in shapes]
     rows = max(h for h, _ in shapes)
@@ -163,7 +164,6 @@ def stamping_animation(
     order = np.arange(n).reshape(H, W)
     partial = [_ct(np.where(order < t, x, 0.0), w, stride=s, output_padding=op) for t in range(n + 1)]
     final = _ct(x, w, stride=s, padding=p, output_padding=op)
-    touched = _ct((order < n).astype(float), np.ones_like(w), stride=s, output_padding=op)
     shapes = [x.shape, w.shape, canvas_shape, out_shape]
     fig, axes = _row_layout(shapes, dpi=dpi, top=0.75)
 
@@ -184,15 +184,28 @@ def stamping_animation(
             axes[2].set_title(f"canvas: add at ({i * s[0]}, {j * s[1]})", fontsize=10)
             axes[3].set_xlim(0, 1)
             axes[3].set_ylim(0, 1)
-            axes[3].text(0.5, 0.5, f"crop {p[0]} row(s), {p[1]} col(s)\nfrom each border\nafter all stamps",
-                         ha="center", va="center", fontsize=10, color=_QUIET)  # fmt: skip
+            axes[3].text(
+                0.5,
+                0.5,
+                f"crop {p[0]} row(s), {p[1]} col(s)\nfrom each border\nafter all stamps",
+                ha="center",
+                va="center",
+                fontsize=10,
+                color=_QUIET,
+            )
         else:
             draw_grid(axes[1], w, color=PALETTE["kernel"])
             axes[1].set_title("kernel $w$", fontsize=10)
             crop = np.ones(canvas_shape, dtype=bool)
             crop[p[0] : p[0] + out_shape[0], p[1] : p[1] + out_shape[1]] = False
-            draw_grid(axes[2], partial[-1], color=PALETTE["output"], padding_mask=crop,
-                      highlight=(p[0], p[1], *out_shape), highlight_color=_KEEP)  # fmt: skip
+            draw_grid(
+                axes[2],
+                partial[-1],
+                color=PALETTE["output"],
+                padding_mask=crop,
+                highlight=(p[0], p[1], *out_shape),
+                highlight_color=_KEEP,
+            )
             axes[2].set_title(f"canvas {canvas_shape[0]}x{canvas_shape[1]}: crop padding", fontsize=10)
             draw_grid(axes[3], final, color=PALETTE["output"])
             axes[3].set_title(f"output {out_shape[0]}x{out_shape[1]}", fontsize=10)
@@ -406,12 +419,14 @@ def conv_matrix_figure(
     ax_t.set_xlabel("output pixel", fontsize=9)
     ax_t.set_ylabel("input pixel", fontsize=9)
     fig.text(
-        (left + cell * C.shape[0] + gap) / fig_w, (c_bottom - 1.2) / fig_h,
+        (left + cell * C.shape[0] + gap) / fig_w,
+        (c_bottom - 1.2) / fig_h,
         "$y = Cx$ is the convolution.\n$C^\\top$ maps the output grid back to the input grid:\n"
         "it is the transposed convolution, and the gradient\n"
         "$\\partial L/\\partial x = C^\\top\\,\\partial L/\\partial y$.",
-        va="top", fontsize=10,
-    )  # fmt: skip
+        va="top",
+        fontsize=10,
+    )
     fig.suptitle(
         f"convolution matrix of a {size[0]}x{size[1]} input and a {w.shape[0]}x{w.shape[1]} kernel: "
         f"{int((where > 0).sum())} non-zeros of {C.size}",
@@ -473,8 +488,20 @@ def im2col_figure(input: object, weight: object, stride: int | tuple[int, int] =
         raise ValueError(f"`input` gives {oh * ow} patches; at most 12 can be told apart by colour")
     product = (w.ravel() @ cols).reshape(oh, ow)
     direct = np.asarray(conv2d(x[None, None], w[None, None], stride=s))[0, 0]
-    palette = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf",
-               "#e377c2", "#8c564b", "#bcbd22", "#7f7f7f", "#393b79", "#637939"]  # fmt: skip
+    palette = [
+        "#d62728",
+        "#1f77b4",
+        "#2ca02c",
+        "#9467bd",
+        "#ff7f0e",
+        "#17becf",
+        "#e377c2",
+        "#8c564b",
+        "#bcbd22",
+        "#7f7f7f",
+        "#393b79",
+        "#637939",
+    ]
     shapes = [x.shape, cols.shape, (1, kh * kw), product.shape]
     fig, axes = _row_layout(shapes, top=0.9)
     ax_x, ax_cols, ax_w, ax_y = axes
@@ -486,9 +513,16 @@ def im2col_figure(input: object, weight: object, stride: int | tuple[int, int] =
         i, j = divmod(n, ow)
         inset = 0.07 * (n % 4)
         ax_x.add_patch(
-            Rectangle((j * s[1] + inset, i * s[0] + inset), kw - 2 * inset, kh - 2 * inset,
-                      fill=False, ec=palette[n], lw=2.2, zorder=6)
-        )  # fmt: skip
+            Rectangle(
+                (j * s[1] + inset, i * s[0] + inset),
+                kw - 2 * inset,
+                kh - 2 * inset,
+                fill=False,
+                ec=palette[n],
+                lw=2.2,
+                zorder=6,
+            )
+        )
         _outline(ax_cols, 0, n, kh * kw, 1, color=palette[n], lw=2.2)
     draw_grid(ax_w, w.reshape(1, -1), color=PALETTE["kernel"], title=f"$w$ as a 1 x {kh * kw} row")
     draw_grid(ax_y, product, color=PALETTE["output"])

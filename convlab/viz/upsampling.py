@@ -16,7 +16,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from convlab._validate import _pair, check_array, check_choice, check_int, check_positive
+from convlab._validate import check_array, check_choice, check_int, check_positive
 from convlab.viz.grids import PALETTE, draw_grid, new_figure
 
 __all__ = [
@@ -164,12 +164,15 @@ def photo_upsampling_figure(factor: int = 8, size: int = 160) -> Figure:
         _show(ax, up, f"{label}\nPSNR {_psnr(up, photo):.1f} dB")
     axes[1, 3].set_axis_off()
     axes[1, 3].text(
-        0.02, 0.5,
+        0.02,
+        0.5,
         f"Upsampled x{factor} from the same\n{size // factor}x{size // factor} input.\n\n"
         "nearest: blocks\nbilinear: smooth, a little blurry\nbicubic: sharper, may overshoot\n"
         "align_corners=True: corner pixels\npinned, the grid slightly stretched",
-        va="center", fontsize=10, transform=axes[1, 3].transAxes,
-    )  # fmt: skip
+        va="center",
+        fontsize=10,
+        transform=axes[1, 3].transAxes,
+    )
     fig.suptitle(f"one photograph, shrunk {factor}x and enlarged back by convlab.functional.interpolate")
     fig.subplots_adjust(left=0.01, right=0.99, bottom=0.02, top=0.86, wspace=0.05, hspace=0.32)
     return fig
@@ -312,21 +315,48 @@ def bilinear_diagram(
     colours = dict(zip(corners, ["#7fb3e6", "#f2c14e", "#8fd19e", "#e599f7"], strict=True))
     for name, (ax0, ay0, w, h) in areas.items():
         ax.add_patch(Rectangle((ax0, ay0), w, h, fc=colours[name], ec="white", alpha=0.55, zorder=1))
-        ax.text(ax0 + w / 2, ay0 + h / 2, f"weight of ${name}$\n= {w * h:.2f}", ha="center", va="center",
-                fontsize=9, color="#333333", zorder=2)  # fmt: skip
+        ax.text(
+            ax0 + w / 2,
+            ay0 + h / 2,
+            f"weight of ${name}$\n= {w * h:.2f}",
+            ha="center",
+            va="center",
+            fontsize=9,
+            color="#333333",
+            zorder=2,
+        )
     ax.plot([0, 1, 1, 0, 0], [0, 0, 1, 1, 0], color=PALETTE["edge"], lw=1.5, zorder=3)
     for name, (cx, cy, v) in corners.items():
         ax.plot(cx, cy, "o", ms=11, color=colours[name], mec="black", zorder=5)
-        ax.annotate(f"${name}$ = {v:g}", (cx, cy), xytext=(-14 if cx == 0 else 14, -14 if cy == 0 else 16),
-                    textcoords="offset points", ha="right" if cx == 0 else "left", fontsize=10)  # fmt: skip
+        ax.annotate(
+            f"${name}$ = {v:g}",
+            (cx, cy),
+            xytext=(-14 if cx == 0 else 14, -14 if cy == 0 else 16),
+            textcoords="offset points",
+            ha="right" if cx == 0 else "left",
+            fontsize=10,
+        )
     ax.plot([x, x], [0, 1], ls="--", color="#555555", lw=1, zorder=3)
     for ry, val, label in ((0, r1, "R_1"), (1, r2, "R_2")):
         ax.plot(x, ry, "s", ms=9, color="white", mec="black", zorder=5)
-        ax.annotate(f"${label}$ = {val:.4g}", (x, ry), xytext=(0, 12 if ry == 0 else -16), textcoords="offset points",
-                    ha="center", fontsize=10, va="bottom" if ry == 0 else "top")  # fmt: skip
+        ax.annotate(
+            f"${label}$ = {val:.4g}",
+            (x, ry),
+            xytext=(0, 12 if ry == 0 else -16),
+            textcoords="offset points",
+            ha="center",
+            fontsize=10,
+            va="bottom" if ry == 0 else "top",
+        )
     ax.plot(x, y, "*", ms=18, color=PALETTE["highlight"], mec="black", zorder=6)
-    ax.annotate(f"$P$ = ({x:g}, {y:g})", (x, y), xytext=(10, 8), textcoords="offset points", fontsize=11,
-                fontweight="bold")  # fmt: skip
+    ax.annotate(
+        f"$P$ = ({x:g}, {y:g})",
+        (x, y),
+        xytext=(10, 8),
+        textcoords="offset points",
+        fontsize=11,
+        fontweight="bold",
+    )
     ax.set_xlim(-0.35, 1.35)
     ax.set_ylim(1.25, -0.2)
     ax.set_aspect("equal")
@@ -409,8 +439,12 @@ def align_corners_figure(in_size: int = 4, out_size: int = 8) -> Figure:
         for j in range(n_out):
             ax.add_patch(Rectangle((j * unit, 0), unit, 0.6, fc=PALETTE["output"], ec=PALETTE["edge"]))
             ax.text((j + 0.5) * unit, 0.3, str(j), ha="center", va="center", fontsize=8)
-            ax.annotate("", xy=(src[j] + 0.5, 1.2), xytext=((j + 0.5) * unit, 0.6),
-                        arrowprops={"arrowstyle": "->", "color": PALETTE["highlight"], "lw": 1.2})  # fmt: skip
+            ax.annotate(
+                "",
+                xy=(src[j] + 0.5, 1.2),
+                xytext=((j + 0.5) * unit, 0.6),
+                arrowprops={"arrowstyle": "->", "color": PALETTE["highlight"], "lw": 1.2},
+            )
             ax.text(
                 (j + 0.5) * unit, -0.12, f"{src[j]:.2f}", ha="center", va="top", fontsize=7.5, color="#444444"
             )
