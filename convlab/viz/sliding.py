@@ -15,7 +15,6 @@ kernel's footprint shaded dark, the output in green. Every number shown is compu
 
 from __future__ import annotations
 
-import numbers
 from typing import NamedTuple
 
 import numpy as np
