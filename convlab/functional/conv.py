@@ -21,7 +21,7 @@ from convlab._validate import (
     check_positive,
     result_dtype,
 )
-from convlab.functional.fold import _col2im, _pad2d, _windows
+from convlab.functional.fold import _col2im, _windows
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]
 
@@ -78,6 +78,9 @@ def _cast(a: np.ndarray, dtype: np.dtype) -> np.ndarray:
 # --------------------------------------------------------------------------- kernels
 
 
+_CHUNK_BYTES = 1 << 22  # im2col buffer per step (4 MiB): big enough for BLAS, small enough for cache
+
+
 def _conv2d_core(
     x: np.ndarray,
     w: np.ndarray,
@@ -86,14 +89,37 @@ def _conv2d_core(
     dilation: tuple[int, int],
     groups: int,
 ) -> np.ndarray:
-    """Cross-correlate ``x (N, C, H, W)`` with ``w (F, C/g, kh, kw)``; sizes already validated."""
-    n, c = x.shape[:2]
+    """Cross-correlate ``x (N, C, H, W)`` with ``w (F, C/g, kh, kw)``; sizes already validated.
+
+    im2col + GEMM, a few samples at a time: the samples are zero-padded into a reused buffer,
+    their windows copied tap by tap into a reused ``(C, kh, kw, Ho*Wo)`` column buffer, and one
+    batched matrix product per step writes straight into the output.
+    """
+    n, c, h, wd = x.shape
     f, cg, kh, kw = w.shape
-    windows = _windows(_pad2d(x, *pads), (kh, kw), stride, dilation)  # (N, C, kh, kw, Ho, Wo)
-    ho, wo = windows.shape[-2:]
-    cols = windows.reshape(n, groups, cg * kh * kw, ho * wo)
-    out = np.matmul(w.reshape(groups, f // groups, cg * kh * kw), cols)
-    return out.reshape(n, f, ho, wo)
+    top, bottom, left, right = pads
+    padded_shape = (c, h + top + bottom, wd + left + right)
+    ho = (padded_shape[1] - dilation[0] * (kh - 1) - 1) // stride[0] + 1
+    wo = (padded_shape[2] - dilation[1] * (kw - 1) - 1) // stride[1] + 1
+    k = cg * kh * kw
+    step = max(1, min(n, _CHUNK_BYTES // (c * kh * kw * ho * wo * x.itemsize)))
+    weights = w.reshape(groups, f // groups, k)
+    out = np.empty((n, f, ho, wo), dtype=x.dtype)
+    canvas = np.zeros((step, *padded_shape), dtype=x.dtype)
+    cols = np.empty((step, c, kh, kw, ho, wo), dtype=x.dtype)
+    for start in range(0, n, step):
+        m = min(step, n - start)
+        canvas[:m, :, top : top + h, left : left + wd] = x[start : start + m]
+        windows = _windows(canvas[:m], (kh, kw), stride, dilation)  # view (m, C, kh, kw, Ho, Wo)
+        for i in range(kh):
+            for j in range(kw):
+                cols[:m, :, i, j] = windows[:, :, i, j]
+        np.matmul(
+            weights,
+            cols[:m].reshape(m, groups, k, ho * wo),
+            out=out[start : start + m].reshape(m, groups, f // groups, ho * wo),
+        )
+    return out
 
 
 def _conv_transpose2d_core(
@@ -106,6 +132,8 @@ def _conv_transpose2d_core(
     groups: int,
 ) -> np.ndarray:
     """Adjoint of :func:`_conv2d_core`: ``w (C_in, C_out/g, kh, kw)``; sizes already validated."""
+    if dilation == (1, 1):
+        return _conv_transpose2d_phases(x, w, stride, padding, out_size, groups)
     n, c, h, wd = x.shape
     _, fg, kh, kw = w.shape
     cg = c // groups
@@ -120,6 +148,41 @@ def _conv_transpose2d_core(
     full = _col2im(cols, canvas, stride, dilation)
     out = full[:, :, ph : ph + oh, pw : pw + ow]
     return out if out.shape == full.shape else np.ascontiguousarray(out)
+
+
+def _conv_transpose2d_phases(
+    x: np.ndarray,
+    w: np.ndarray,
+    stride: tuple[int, int],
+    padding: tuple[int, int],
+    out_size: tuple[int, int],
+    groups: int,
+) -> np.ndarray:
+    """Undilated transposed convolution as ONE stride-1 convolution and a pixel shuffle.
+
+    Output row ``Y = s q + r`` (before cropping ``padding``) only receives the taps
+    ``i = r + s t``, from input row ``q - t``. So each of the ``s_h s_w`` phases ``(r_h, r_w)``
+    is a stride-1 correlation of the input (padded by ``k' - 1``, ``k' = ceil(k / s)``) with the
+    flipped sub-kernel ``w[..., r + s (k' - 1 - u)]``. All phases share the same windows, so
+    they run as one :func:`_conv2d_core` with ``s_h s_w`` times the output channels; the
+    phases are then interleaved and the padding cropped in one copy.
+    """
+    n, c, h, wd = x.shape
+    _, fg, kh, kw = w.shape
+    (sh, sw), (ph, pw), (oh, ow) = stride, padding, out_size
+    th, tw = -(-kh // sh), -(-kw // sw)  # sub-kernel size k'
+    # phase rows/columns: at least the h + k' - 1 of a full correlation, more if the crop needs them
+    qh, qw = max(-(-(ph + oh) // sh), h + th - 1), max(-(-(pw + ow) // sw), wd + tw - 1)
+    cg = c // groups
+    taps = np.zeros((c, fg, th * sh, tw * sw), dtype=w.dtype)
+    taps[:, :, :kh, :kw] = w
+    taps = taps.reshape(groups, cg, fg, th, sh, tw, sw)[:, :, :, ::-1, :, ::-1, :]
+    sub = taps.transpose(0, 2, 4, 6, 1, 3, 5).reshape(groups * fg * sh * sw, cg, th, tw)
+    pads = (th - 1, qh - h, tw - 1, qw - wd)
+    phases = _conv2d_core(x, np.ascontiguousarray(sub), (1, 1), pads, (1, 1), groups)
+    phases = phases.reshape(n, groups * fg, sh, sw, qh, qw).transpose(0, 1, 4, 2, 5, 3)
+    full = phases.reshape(n, groups * fg, qh * sh, qw * sw)
+    return np.ascontiguousarray(full[:, :, ph : ph + oh, pw : pw + ow])
 
 
 # --------------------------------------------------------------------------- public API

@@ -1,0 +1,119 @@
+"""Time convlab's NumPy operators against torch on the CPU and print the ratios.
+
+Run from the repository root::
+
+    .venv/bin/python benchmarks/bench_functional.py            # all cores
+    .venv/bin/python benchmarks/bench_functional.py --threads 1
+
+Both libraries get the same number of threads: the BLAS/OpenMP environment variables are set
+before NumPy is imported and ``torch.set_num_threads`` is called. Each case is warmed up, then
+timed ``--repeats`` times; the table shows medians. See ``benchmarks/README.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+
+
+def _parse() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=os.cpu_count(), help="threads for both libraries")
+    parser.add_argument("--repeats", type=int, default=7, help="timed runs per case (median reported)")
+    parser.add_argument("--warmup", type=int, default=2, help="untimed runs per case")
+    return parser.parse_args()
+
+
+def _median_ms(fn, repeats: int, warmup: int) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    times.sort()
+    return 1e3 * times[len(times) // 2]
+
+
+def _cases(np, torch):
+    """(name, convlab callable, torch callable, target ratio), inputs built once, float32."""
+    import torch.nn.functional as tf
+
+    from convlab import functional as F
+
+    rng = np.random.default_rng(0)
+
+    def arrays(*shapes):
+        return [rng.standard_normal(s, dtype=np.float32) for s in shapes]
+
+    x, w, b = arrays((16, 32, 64, 64), (64, 32, 3, 3), (64,))
+    tx, tw, tb = (torch.from_numpy(a) for a in (x, w, b))
+    yield (
+        "conv2d (16,32,64,64) * (64,32,3,3), padding=1",
+        lambda: F.conv2d(x, w, b, padding=1),
+        lambda: tf.conv2d(tx, tw, tb, padding=1),
+        1.25,
+    )
+
+    y, wt, bt = arrays((16, 64, 32, 32), (64, 32, 4, 4), (32,))
+    ty, twt, tbt = (torch.from_numpy(a) for a in (y, wt, bt))
+    yield (
+        "conv_transpose2d (16,64,32,32) -> 32 ch, k=4, s=2, p=1",
+        lambda: F.conv_transpose2d(y, wt, bt, stride=2, padding=1),
+        lambda: tf.conv_transpose2d(ty, twt, tbt, stride=2, padding=1),
+        1.5,
+    )
+
+    (z,) = arrays((16, 64, 64, 64))
+    tz = torch.from_numpy(z)
+
+    def interpolate():
+        from convlab.functional import interpolate  # written separately; may be missing for now
+
+        return interpolate(z, scale_factor=2, mode="bilinear", align_corners=False)
+
+    yield (
+        "interpolate bilinear x2 (16,64,64,64)",
+        interpolate,
+        lambda: tf.interpolate(tz, scale_factor=2, mode="bilinear", align_corners=False),
+        2.0,
+    )
+
+
+def main() -> int:
+    args = _parse()
+    for var in _THREAD_VARS:
+        os.environ[var] = str(args.threads)
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
+
+    import numpy as np
+    import torch
+
+    torch.set_num_threads(args.threads)
+    print(f"threads={args.threads}  numpy {np.__version__}  torch {torch.__version__}  (median of {args.repeats})")
+    header = f"{'case':<56} {'convlab ms':>10} {'torch ms':>9} {'ratio':>6} {'target':>7}  result"
+    print(header)
+    print("-" * len(header))
+    misses = 0
+    with torch.inference_mode():
+        for name, ours, theirs, target in _cases(np, torch):
+            try:
+                ours_ms = _median_ms(ours, args.repeats, args.warmup)
+            except (ImportError, NotImplementedError, AttributeError) as exc:
+                print(f"{name:<56} {'-':>10} {'-':>9} {'-':>6} {target:>7.2f}  SKIP ({type(exc).__name__}: {exc})")
+                continue
+            torch_ms = _median_ms(theirs, args.repeats, args.warmup)
+            ratio = ours_ms / torch_ms
+            verdict = "PASS" if ratio <= target else "MISS"
+            misses += verdict == "MISS"
+            print(f"{name:<56} {ours_ms:>10.2f} {torch_ms:>9.2f} {ratio:>6.2f} {target:>7.2f}  {verdict}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
