@@ -63,6 +63,17 @@ class GridArtists:
     highlights: list = field(default_factory=list)
 
 
+class _Figure(Figure):
+    """A figure that shows itself as a PNG when a notebook cell returns it (no pyplot needed)."""
+
+    def _repr_png_(self) -> bytes:
+        import io
+
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png")
+        return buffer.getvalue()
+
+
 def new_figure(width: float, height: float, *, dpi: float = 100) -> Figure:
     """A figure that is not registered with pyplot, so it is shown only when a cell returns it.
 
@@ -91,7 +102,7 @@ def new_figure(width: float, height: float, *, dpi: float = 100) -> Figure:
     for name, value in (("width", width), ("height", height), ("dpi", dpi)):
         if not isinstance(value, numbers.Real) or isinstance(value, bool) or not value > 0:
             raise ValueError(f"`{name}` must be a positive number; got {name}={value!r}")
-    return Figure(figsize=(width, height), dpi=dpi, layout=None)
+    return _Figure(figsize=(width, height), dpi=dpi, layout=None)
 
 
 def _text_color(face) -> str:
