@@ -52,7 +52,7 @@ def _valid_tf_sizes(x: np.ndarray, w: np.ndarray, s: int, padding: str) -> list[
     sizes = []
     for size in range(1, n * s + k + 1):
         try:
-            tf_conv2d_transpose(x[None, :, :1, None], w[:, :, None, None], [1, size, 1, 1], [s, 1], padding)
+            tf_conv2d_transpose(x[None, :, :, None], w[:, :, None, None], [1, size, size, 1], s, padding)
         except ValueError:
             continue
         sizes.append(size)
