@@ -1,0 +1,262 @@
+"""convlab.arithmetic against torch's shapes, TensorFlow's SAME rule and Dumoulin & Visin's table."""
+
+import itertools
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as tf
+
+from convlab.arithmetic import (
+    conv_output_size,
+    conv_transpose_output_size,
+    same_padding,
+    transposed_equivalent,
+)
+
+
+def _torch_conv_size(i, k, s, p, d):
+    try:
+        return tf.conv1d(torch.zeros(1, 1, i), torch.zeros(1, 1, k), stride=s, padding=p, dilation=d).shape[
+            -1
+        ]
+    except RuntimeError:
+        return None
+
+
+def _torch_conv_transpose_size(i, k, s, p, op, d):
+    layer = torch.nn.ConvTranspose1d(1, 1, k, stride=s, padding=p, output_padding=op, dilation=d, bias=False)
+    try:
+        with torch.no_grad():
+            return layer(torch.zeros(1, 1, i)).shape[-1]
+    except RuntimeError:
+        return None
+
+
+# --------------------------------------------------------------------------- against torch
+
+
+@pytest.mark.parametrize("s,d", list(itertools.product([1, 2, 3], [1, 2])))
+def test_conv_output_size_matches_torch(s, d):
+    checked = 0
+    for i, k, p in itertools.product(range(1, 9), range(1, 5), range(4)):
+        expected = _torch_conv_size(i, k, s, p, d)
+        if expected is None or expected <= 0:
+            with pytest.raises(ValueError, match="`k`"):
+                conv_output_size(i, k, s, p, d)
+        else:
+            assert conv_output_size(i, k, s, p, d) == expected, (i, k, s, p, d)
+            checked += 1
+    assert checked > 40
+
+
+@pytest.mark.parametrize("s,d", list(itertools.product([1, 2, 3], [1, 2])))
+def test_conv_transpose_output_size_matches_torch(s, d):
+    checked = 0
+    for i, k, p, op in itertools.product(range(1, 6), range(1, 5), range(3), range(3)):
+        expected = _torch_conv_transpose_size(i, k, s, p, op, d)
+        if expected is None or expected <= 0:
+            with pytest.raises(ValueError, match="`output_padding`|`p`"):
+                conv_transpose_output_size(i, k, s, p, op, d)
+        else:
+            assert conv_transpose_output_size(i, k, s, p, op, d) == expected, (i, k, s, p, op, d)
+            checked += 1
+    assert checked > 40
+
+
+# --------------------------------------------------------------------------- TensorFlow SAME
+
+
+# (i, k, s, d) -> (before, after), each derived by hand from o = ceil(i/s),
+# total = max((o-1)s + d(k-1) + 1 - i, 0), extra zero after.
+SAME_TABLE = [
+    ((5, 3, 1, 1), (1, 1)),  # o=5, total 2
+    ((5, 4, 1, 1), (1, 2)),  # o=5, total 3: the extra zero goes after
+    ((6, 3, 2, 1), (0, 1)),  # o=3, total 1
+    ((5, 3, 2, 1), (1, 1)),  # o=3, total 2
+    ((7, 1, 3, 1), (0, 0)),  # o=3, total 0
+    ((4, 3, 3, 1), (1, 1)),  # o=2, total 2
+    ((10, 3, 2, 2), (1, 2)),  # o=5, dilated span 5, total 3
+    ((2, 5, 1, 1), (2, 2)),  # o=2, kernel larger than input, total 4
+    ((8, 2, 2, 1), (0, 0)),  # o=4, total 0
+    ((3, 3, 2, 1), (1, 1)),  # o=2, total 2 (the 3x3 input of the transposed-convolution chapter)
+    ((1, 4, 3, 1), (1, 2)),  # o=1, total 3
+]
+
+
+@pytest.mark.parametrize(
+    "args,expected", SAME_TABLE, ids=[f"i{a}-k{b}-s{c}-d{e}" for (a, b, c, e), _ in SAME_TABLE]
+)
+def test_same_padding_table(args, expected):
+    i, k, s, d = args
+    assert same_padding(i, k, s, d) == expected
+    before, after = expected
+    assert conv_output_size(i + before + after, k, s, 0, d) == -(-i // s)
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same'")
+@pytest.mark.parametrize("k,d", list(itertools.product(range(1, 6), [1, 2, 3])))
+def test_same_padding_equals_torch_same_at_stride_one(k, d):
+    x = torch.arange(11.0).reshape(1, 1, 11)
+    w = torch.arange(1.0, k + 1).reshape(1, 1, k)
+    before, after = same_padding(11, k, 1, d)
+    manual = tf.conv1d(tf.pad(x, (before, after)), w, dilation=d)
+    np.testing.assert_array_equal(manual.numpy(), tf.conv1d(x, w, padding="same", dilation=d).numpy())
+
+
+# --------------------------------------------------------------------------- Dumoulin & Visin
+
+# The six cases, each with the example of the guide's figures: (i, k, s, p), o, relationship.
+DV_CASES = [
+    ("no padding, unit strides: o = i - k + 1", (4, 3, 1, 0), 2),
+    ("arbitrary padding, unit strides: o = i - k + 2p + 1", (5, 4, 1, 2), 6),
+    ("half padding (k = 2n + 1, p = n): o = i", (5, 3, 1, 1), 5),
+    ("full padding (p = k - 1): o = i + k - 1", (5, 3, 1, 2), 7),
+    ("no padding, strides: o = floor((i - k) / s) + 1", (5, 3, 2, 0), 2),
+    ("padding and strides: o = floor((i + 2p - k) / s) + 1", (5, 3, 2, 1), 3),
+    ("padding and strides, (i + 2p - k) mod s = 1: o = floor((i + 2p - k) / s) + 1", (6, 3, 2, 1), 3),
+]
+
+
+def _dv_formula(case, i, k, s, p):
+    return {
+        0: i - k + 1,
+        1: i - k + 2 * p + 1,
+        2: i,
+        3: i + k - 1,
+        4: (i - k) // s + 1,
+        5: (i + 2 * p - k) // s + 1,
+        6: (i + 2 * p - k) // s + 1,
+    }[case]
+
+
+@pytest.mark.parametrize("case", range(len(DV_CASES)), ids=[c[0] for c in DV_CASES])
+def test_dumoulin_visin_convolution(case):
+    _, (i, k, s, p), o = DV_CASES[case]
+    assert conv_output_size(i, k, s, p) == o == _dv_formula(case, i, k, s, p)
+    # the relationship holds over a range of sizes, not just the figure's
+    for i2 in range(k, k + 8):
+        p2 = {2: k // 2, 3: k - 1}.get(case, p)
+        assert conv_output_size(i2, k, s, p2) == _dv_formula(case, i2, k, s, p2)
+
+
+# Transposed counterparts: the transpose of the convolution above maps o back to i.
+DV_TRANSPOSED = [
+    ("no padding, unit strides: o' = i' + (k - 1)", (4, 3, 1, 0)),
+    ("arbitrary padding, unit strides: o' = i' + (k - 1) - 2p", (5, 4, 1, 2)),
+    ("half padding: o' = i'", (5, 3, 1, 1)),
+    ("full padding: o' = i' - (k - 1)", (5, 3, 1, 2)),
+    ("no padding, strides: o' = s(i' - 1) + k", (5, 3, 2, 0)),
+    ("padding and strides: o' = s(i' - 1) + k - 2p", (5, 3, 2, 1)),
+    ("padding and strides, a = (i + 2p - k) mod s: o' = s(i' - 1) + a + k - 2p", (6, 3, 2, 1)),
+]
+
+
+def _dv_transposed_formula(case, i_prime, k, s, p, a):
+    return {
+        0: i_prime + (k - 1),
+        1: i_prime + (k - 1) - 2 * p,
+        2: i_prime,
+        3: i_prime - (k - 1),
+        4: s * (i_prime - 1) + k,
+        5: s * (i_prime - 1) + k - 2 * p,
+        6: s * (i_prime - 1) + a + k - 2 * p,
+    }[case]
+
+
+@pytest.mark.parametrize("case", range(len(DV_TRANSPOSED)), ids=[c[0] for c in DV_TRANSPOSED])
+def test_dumoulin_visin_transposed(case):
+    _, (i, k, s, p) = DV_TRANSPOSED[case]
+    i_prime = conv_output_size(i, k, s, p)
+    a = (i + 2 * p - k) % s
+    assert (a != 0) == (case == 6)
+    expected = _dv_transposed_formula(case, i_prime, k, s, p, a)
+    assert conv_transpose_output_size(i_prime, k, s, p, output_padding=a) == expected == i
+    assert _torch_conv_transpose_size(i_prime, k, s, p, a, 1) == i
+    # the equivalent direct convolution: stretch by s - 1 zeros, pad k - p - 1 (+ a after), stride 1
+    eq = transposed_equivalent(i, k, s, p)
+    assert (eq.k, eq.s, eq.p, eq.stretch, eq.a, eq.o) == (k, 1, k - p - 1, s - 1, a, i)
+    stretched = s * (i_prime - 1) + 1
+    assert stretched + 2 * eq.p + eq.a - k + 1 == i
+
+
+def test_transposed_equivalent_dilated():
+    eq = transposed_equivalent(9, 3, s=2, p=1, d=2)  # span 5, o = 4, a = (9 + 2 - 5) mod 2 = 0
+    assert eq == (3, 1, 3, 1, 0, 9)
+    eq = transposed_equivalent(10, 3, s=2, p=1, d=2)  # a = 1
+    assert eq.a == 1 and eq.o == 10
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize(
+    "kwargs,exc,match",
+    [
+        ({"i": 0}, ValueError, "`i`"),
+        ({"i": 2.0}, TypeError, "`i`"),
+        ({"i": True}, TypeError, "`i`"),
+        ({"k": 0}, ValueError, "`k`"),
+        ({"k": "3"}, TypeError, "`k`"),
+        ({"s": 0}, ValueError, "`s`"),
+        ({"s": 1.5}, TypeError, "`s`"),
+        ({"p": -1}, ValueError, "`p`"),
+        ({"p": None}, TypeError, "`p`"),
+        ({"d": 0}, ValueError, "`d`"),
+        ({"i": 2, "k": 4}, ValueError, "`k`=4.*d\\*\\(k-1\\)\\+1=4.*i\\+2p=2"),
+        ({"i": 4, "k": 3, "d": 2}, ValueError, "floor"),
+    ],
+)
+def test_conv_output_size_rejects(kwargs, exc, match):
+    args = {"i": 5, "k": 3, **kwargs}
+    with pytest.raises(exc, match=match):
+        conv_output_size(**args)
+
+
+@pytest.mark.parametrize(
+    "kwargs,exc,match",
+    [
+        ({"i": 0}, ValueError, "`i`"),
+        ({"k": -2}, ValueError, "`k`"),
+        ({"s": 0}, ValueError, "`s`"),
+        ({"p": -1}, ValueError, "`p`"),
+        ({"d": 0}, ValueError, "`d`"),
+        ({"output_padding": -1}, ValueError, "`output_padding`"),
+        ({"output_padding": 1.0}, TypeError, "`output_padding`"),
+        ({"output_padding": 1}, ValueError, "`output_padding` must be smaller than `s`"),
+        ({"s": 2, "output_padding": 2}, ValueError, "output_padding=2, s=2, d=1"),
+        ({"i": 1, "k": 1, "p": 1}, ValueError, "not positive.*`p`"),
+        ({"i": 2, "k": 3, "s": 1, "p": 2}, ValueError, "o = \\(i-1\\)s - 2p"),
+    ],
+)
+def test_conv_transpose_output_size_rejects(kwargs, exc, match):
+    args = {"i": 3, "k": 3, **kwargs}
+    with pytest.raises(exc, match=match):
+        conv_transpose_output_size(**args)
+
+
+def test_output_padding_allowed_below_dilation():
+    assert conv_transpose_output_size(3, 3, s=1, d=2, output_padding=1) == _torch_conv_transpose_size(
+        3, 3, 1, 0, 1, 2
+    )
+
+
+@pytest.mark.parametrize(
+    "kwargs,exc,match",
+    [
+        ({"i": 0}, ValueError, "`i`"),
+        ({"k": 0}, ValueError, "`k`"),
+        ({"s": -1}, ValueError, "`s`"),
+        ({"d": 0}, ValueError, "`d`"),
+        ({"i": 4.0}, TypeError, "`i`"),
+    ],
+)
+def test_same_padding_rejects(kwargs, exc, match):
+    args = {"i": 5, "k": 3, **kwargs}
+    with pytest.raises(exc, match=match):
+        same_padding(**args)
+
+
+def test_transposed_equivalent_rejects():
+    with pytest.raises(ValueError, match="`k`"):
+        transposed_equivalent(2, 5)
