@@ -1,0 +1,67 @@
+"""Student versions of the assignments, and a check that the grading works before anyone hands in.
+
+``nbgrader generate_assignment`` writes ``release/`` and records the assignment in the gradebook;
+``nbgrader validate`` exits 0 even when a notebook fails, so here its ``Validator`` is called
+directly: every *source* notebook (with solutions and hidden tests) must pass, and every
+*release* notebook, handed in untouched, must fail. Either problem makes the command fail.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .layout import Course
+
+__all__ = ["ReleaseResult", "release"]
+
+
+@dataclass
+class ReleaseResult:
+    """What happened to one assignment: ``problems`` is empty when all is well."""
+
+    assignment: str
+    problems: list[str] = field(default_factory=list)
+
+
+def _validate(course: Course, assignment: str) -> list[str]:
+    from nbgrader.validator import Validator
+
+    problems = []
+    config = course.config()
+    source = Validator(config=config).validate(str(course.source(assignment)))
+    for cell in source.get("failed", []):
+        problems.append(f"the solution fails a test cell:\n{cell['source']}\n{cell['raw_error']}")
+    for cell in source.get("type_changed", []) + source.get("changed", []):
+        problems.append(f"a locked cell of the source changed:\n{cell['source']}")
+    untouched = Validator(config=config, invert=True).validate(str(course.release(assignment)))
+    for cell in untouched.get("passed", []):
+        problems.append(f"the untouched release passes a test cell (free points):\n{cell['source']}")
+    return problems
+
+
+def release(
+    course: Course, assignments: list[str] | None = None, validate: bool = True
+) -> list[ReleaseResult]:
+    """Generate ``release/`` for ``assignments`` (default: all) and validate source and release."""
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    known = course.assignments()
+    assignments = assignments or known
+    for name in assignments:
+        if name not in known:
+            raise ValueError(f"`assignment` must be one of {known}; got assignment={name!r}")
+    config = course.config()
+    api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+    results = []
+    for name in assignments:
+        result = ReleaseResult(name)
+        outcome = api.generate_assignment(name, force=True, create=True)
+        if not outcome["success"]:
+            result.problems.append(
+                f"nbgrader generate_assignment failed:\n{outcome.get('error') or outcome.get('log')}"
+            )
+        elif validate:
+            result.problems += _validate(course, name)
+        results.append(result)
+    return results

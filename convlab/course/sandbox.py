@@ -1,0 +1,309 @@
+"""Where student code runs: a kernel with limits, a clean environment, and an executor that goes on.
+
+Three pieces, all plugged into nbgrader through its configuration (nothing of nbgrader is copied):
+
+``python -m convlab.course.sandbox --memory-mb N -- CMD...``
+    The kernel launch wrapper. It caps the address space (``RLIMIT_AS``), the size of any file
+    written (``RLIMIT_FSIZE``) and core dumps, asks Linux to kill the kernel if its grader dies
+    (``PR_SET_PDEATHSIG``), then ``exec``s the kernel. A memory bomb meets ``MemoryError`` (or a
+    dead kernel) instead of the machine's OOM killer.
+
+:class:`LimitedKernelManager`
+    Starts every kernel through that wrapper with an environment built from scratch: no
+    variable of the instructor's (tokens, cloud keys) reaches student code; ``HOME`` and
+    ``TMPDIR`` point into the scratch folder, one thread per BLAS, the grading seed set.
+
+:class:`SandboxedExecute`
+    nbgrader's ``Execute`` with a wall-time budget for the whole notebook (each cell may use
+    what is left, capped by ``Execute.timeout``), a cap on the output kept per cell, and
+    recovery: when the kernel dies (``os._exit``, a crash, the memory cap) or stops answering,
+    the cell gets an error, a fresh kernel replays the cells that ran before it, and the
+    notebook goes on. Before each test cell it re-imports ``convlab`` and ``numpy.testing``
+    and rebinds the check names, so a solution cell that monkeypatches the checks patches
+    nothing the tests use. Cells that the budget leaves unrun get an error, never free points.
+
+Plus two small preprocessors around nbgrader's ``SaveAutoGrades``: nbgrader scores a test cell 0
+when it wrote anything to stderr (a warning); :class:`HideStderr` turns such streams into stdout
+for scoring and :class:`RestoreStderr` puts them back for the feedback. :class:`CollectOutcome`
+keeps the scores and what happened in :data:`OUTCOME` for the worker to report.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import resource
+import sys
+from time import monotonic
+
+from jupyter_client.manager import AsyncKernelManager
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbformat import NotebookNode
+from nbgrader import utils
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from traitlets import Dict, Float, Integer, Unicode
+
+__all__ = [
+    "LimitedKernelManager",
+    "SandboxedExecute",
+    "HideStderr",
+    "RestoreStderr",
+    "CollectOutcome",
+    "OUTCOME",
+    "clean_environment",
+]
+
+#: Filled by :class:`SandboxedExecute` and :class:`CollectOutcome` for the notebook just graded.
+OUTCOME: dict = {}
+
+_GUARD = """\
+def __convlab_guard():
+    import importlib, sys
+    for name in list(sys.modules):
+        if name in ("convlab", "numpy.testing") or name.startswith(("convlab.", "numpy.testing.")):
+            del sys.modules[name]
+    numpy = importlib.import_module("numpy")
+    numpy.testing = importlib.import_module("numpy.testing")
+    grading = importlib.import_module("convlab.grading")
+    ns = get_ipython().user_ns
+    fresh = {"np": numpy, "numpy": numpy, "convlab": importlib.import_module("convlab")}
+    fresh.update({n: getattr(grading, n) for n in getattr(grading, "__all__", ())})
+    for name, value in fresh.items():
+        if name in ns:
+            ns[name] = value
+try:
+    __convlab_guard()
+finally:
+    del __convlab_guard
+"""
+
+
+def clean_environment(home: str, seed: str, extra: dict | None = None) -> dict:
+    """The whole environment of a grading kernel: nothing inherited but the interpreter's path."""
+    env = {
+        "PATH": os.pathsep.join([os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"]),
+        "HOME": home,
+        "TMPDIR": os.path.join(home, "tmp"),
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "MPLBACKEND": "Agg",
+        "OMP_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONHASHSEED": "0",
+        "NBGRADER_EXECUTION": "autograde",
+        "CONVLAB_GRADING_SEED": str(seed),
+    }
+    env.update(extra or {})
+    os.makedirs(env["TMPDIR"], exist_ok=True)
+    return env
+
+
+class LimitedKernelManager(AsyncKernelManager):
+    """An ``AsyncKernelManager`` that launches through the limits wrapper with a clean environment."""
+
+    memory_mb = Integer(2048, help="Address-space cap of the kernel process, in MiB (0: none).").tag(
+        config=True
+    )
+    kernel_env = Dict(help="The kernel's complete environment (see clean_environment).").tag(config=True)
+
+    async def _async_pre_start_kernel(self, **kw):
+        cmd, kw = await super()._async_pre_start_kernel(**kw)
+        wrapper = [sys.executable, "-m", "convlab.course.sandbox", "--memory-mb", str(self.memory_mb), "--"]
+        if cmd and os.path.basename(cmd[0]).startswith("python"):
+            cmd = [sys.executable, *cmd[1:]]
+        if self.kernel_env:
+            kw["env"] = dict(self.kernel_env)
+        return wrapper + cmd, kw
+
+
+def _error(ename: str, evalue: str) -> NotebookNode:
+    return NotebookNode(output_type="error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
+
+
+class _OutOfTime(Exception):
+    pass
+
+
+class SandboxedExecute(Execute):
+    """nbgrader's ``Execute`` that survives hangs, dead kernels, floods and monkeypatched checks."""
+
+    notebook_timeout = Float(300.0, help="Wall-time budget of the whole notebook, in seconds.").tag(
+        config=True
+    )
+    max_output_bytes = Integer(200_000, help="Output kept per cell; the rest is dropped.").tag(config=True)
+    max_restarts = Integer(3, help="Fresh kernels allowed after the kernel dies.").tag(config=True)
+    shutdown_kernel = Unicode("immediate")
+
+    def _get_timeout(self, cell):
+        left = self._deadline - monotonic()
+        if left <= 0:
+            raise _OutOfTime
+        cap = self.timeout if self.timeout and self.timeout > 0 else math.inf
+        return max(1, math.ceil(min(cap, left)))
+
+    def output(self, outs, msg, display_id, cell_index):
+        if msg["msg_type"] != "error":
+            size = len(str(msg.get("content", {}).get("text", msg.get("content", {}).get("data", ""))))
+            self._bytes[cell_index] = self._bytes.get(cell_index, 0) + size
+            if self._bytes[cell_index] > self.max_output_bytes:
+                if cell_index not in self._flooded:
+                    self._flooded.add(cell_index)
+                    note = f"\n[grader: output beyond {self.max_output_bytes} characters dropped]\n"
+                    outs.append(NotebookNode(output_type="stream", name="stdout", text=note))
+                return None
+        return super().output(outs, msg, display_id, cell_index)
+
+    def _event(self, kind: str, index: int, text: str) -> None:
+        cell = self.nb.cells[index]
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        where = f"cell {gid}" if gid else f"cell {index + 1}"
+        OUTCOME.setdefault("events", []).append({"kind": kind, "cell": where, "text": text})
+
+    def _quietly(self, code: str) -> None:
+        msg_id = self.kc.execute(
+            code, silent=True, store_history=False, stop_on_error=False, allow_stdin=False
+        )
+        self.wait_for_reply(msg_id)
+
+    def _exit_code(self):
+        try:
+            process = getattr(self.km.provisioner, "process", None)
+            return process.poll() if process is not None else None
+        except Exception:  # the provisioner may already be gone
+            return None
+
+    def preprocess(self, nb, resources=None, km=None):
+        from nbclient import NotebookClient
+
+        NotebookClient.__init__(self, nb, km)
+        self.reset_execution_trackers()
+        self._check_assign_resources(resources)
+        self._deadline = monotonic() + self.notebook_timeout
+        self._bytes, self._flooded = {}, set()
+        OUTCOME["events"] = []
+        timing = OUTCOME["timing"] = {"kernel_start": 0.0, "setup": 0.0, "solutions": 0.0, "tests": 0.0}
+        ran, index, restarts = [], 0, 0
+        code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.source.strip()]
+        try:
+            while True:
+                try:
+                    started = monotonic()
+                    with self.setup_kernel():
+                        info = self.wait_for_reply(self.kc.kernel_info())
+                        if info is not None:
+                            nb.metadata["language_info"] = info["content"]["language_info"]
+                        timing["kernel_start"] += monotonic() - started
+                        for done in ran:
+                            self._quietly(nb.cells[done].source)
+                        while index < len(code):
+                            if monotonic() >= self._deadline:
+                                raise _OutOfTime
+                            cell, started = nb.cells[code[index]], monotonic()
+                            if utils.is_grade(cell):
+                                self._quietly(_GUARD)
+                            self.execute_cell(cell, code[index], store_history=True)
+                            part = (
+                                "tests"
+                                if utils.is_grade(cell)
+                                else "solutions"
+                                if utils.is_solution(cell)
+                                else "setup"
+                            )
+                            timing[part] += monotonic() - started
+                            if any(o.get("ename") == "CellTimeoutError" for o in cell.outputs):
+                                self._event("timeout", code[index], "stopped at the time limit")
+                            else:
+                                ran.append(code[index])
+                            index += 1
+                    return nb, self.resources
+                except (DeadKernelError, CellTimeoutError) as error:
+                    if isinstance(error, DeadKernelError):
+                        status = self._exit_code()
+                        kind, ename = "kernel-died", "KernelDied"
+                        why = "the kernel died" + (f" (exit status {status})" if status is not None else "")
+                    else:
+                        kind, ename = "timeout", "CellTimeoutError"
+                        why = "the kernel stopped answering and was restarted"
+                    nb.cells[code[index]].outputs.append(_error(ename, why))
+                    self._event(kind, code[index], why)
+                    index += 1
+                    restarts += 1
+                    if restarts > self.max_restarts:
+                        raise _OutOfTime from error
+        except _OutOfTime:
+            if restarts > self.max_restarts:
+                why = f"the kernel died {restarts} times; the grader stopped before this cell"
+            else:
+                why = f"the notebook's time limit ({self.notebook_timeout:g} s) ran out before this cell"
+            left = code[index:]
+            if left and not any(e["kind"] == "timeout" for e in OUTCOME["events"]):
+                self._event("timeout", left[0], why)
+            for i in left:
+                nb.cells[i].outputs = [_error("NotRun", why)]
+            return nb, self.resources
+
+
+class HideStderr(NbGraderPreprocessor):
+    """Score test cells on errors only: stderr streams (warnings) become stdout until scored."""
+
+    def preprocess_cell(self, cell, resources, index):
+        if utils.is_grade(cell) and cell.cell_type == "code":
+            moved = [
+                i for i, o in enumerate(cell.outputs) if o.output_type == "stream" and o.name == "stderr"
+            ]
+            for i in moved:
+                cell.outputs[i].name = "stdout"
+            if moved:
+                cell.metadata["convlab_stderr"] = moved
+        return cell, resources
+
+
+class RestoreStderr(NbGraderPreprocessor):
+    """Undo :class:`HideStderr` once nbgrader has saved the scores."""
+
+    def preprocess_cell(self, cell, resources, index):
+        for i in cell.metadata.pop("convlab_stderr", []):
+            if i < len(cell.outputs):
+                cell.outputs[i].name = "stderr"
+        return cell, resources
+
+
+class CollectOutcome(NbGraderPreprocessor):
+    """Record each test cell's score and the errors worth naming into :data:`OUTCOME`."""
+
+    def preprocess(self, nb, resources):
+        scores, memory = {}, []
+        for cell in nb.cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if utils.is_grade(cell):
+                score, points = utils.determine_grade(cell, self.log)
+                scores[meta["grade_id"]] = [score, points]
+            if any(o.get("ename") == "MemoryError" for o in cell.get("outputs", [])):
+                memory.append(meta.get("grade_id") or "a solution cell")
+        OUTCOME["scores"] = scores
+        OUTCOME["memory"] = memory
+        return nb, resources
+
+
+def _launch(argv: list[str]) -> None:
+    """The kernel launch wrapper: apply the limits, then become the kernel."""
+    if len(argv) < 4 or argv[0] != "--memory-mb" or argv[2] != "--":
+        raise SystemExit("usage: python -m convlab.course.sandbox --memory-mb N -- CMD...")
+    memory = int(argv[1]) * 1024 * 1024
+    if memory > 0:
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (256 * 1024 * 1024,) * 2)
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    try:  # die with the grader (PR_SET_PDEATHSIG = 1, SIGKILL = 9)
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, 9, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+    os.execv(argv[3], argv[3:])
+
+
+if __name__ == "__main__":
+    _launch(sys.argv[1:])
