@@ -19,8 +19,8 @@ from collections.abc import Callable
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from convlab import functional as F
 from convlab._validate import IntPair, _pair, check_array, check_positive, result_dtype
-from convlab.transposed import conv_transpose2d_scatter
 
 __all__ = ["conv2d_backward", "numerical_gradient", "rel_error"]
 
@@ -80,8 +80,7 @@ def conv2d_backward(
     See Also
     --------
     torch.autograd.grad : what these equal, for ``torch.nn.functional.conv2d``.
-    convlab.transposed.conv_transpose2d_scatter : computes ``grad_input`` (equal to
-        :func:`convlab.functional.conv_transpose2d`).
+    convlab.functional.conv_transpose2d : computes ``grad_input``.
     numerical_gradient : checks them.
 
     Notes
@@ -157,7 +156,7 @@ def conv2d_backward(
     # grad_input: the transposed convolution, symmetric part of the padding cropped by it,
     # any asymmetric rest cropped here; output_padding gives back the r unread pixels.
     sym = tuple(min(p) for p in pads)
-    full = conv_transpose2d_scatter(
+    full = F.conv_transpose2d(
         g, w, stride=stride, padding=sym, output_padding=tuple(rest), groups=groups, dilation=dilation
     )
     top, left = pads[0][0] - sym[0], pads[1][0] - sym[1]

@@ -180,3 +180,18 @@ def test_rel_error_values():
 def test_rel_error_bad_input(args, error, match):
     with pytest.raises(error, match=match):
         rel_error(*args)
+
+
+@pytest.mark.parametrize(("k", "padding", "stride"), [(1, 1, 1), (1, (0, 2), 2), (2, 3, 1)])
+def test_padding_larger_than_the_kernel_reach(rng, k, padding, stride):
+    # padding > d(k-1): the transposed convolution must crop more than it stamps past the edge.
+    x = rng.standard_normal((1, 2, 3, 4))
+    w = rng.standard_normal((2, 2, k, k))
+    out = tF.conv2d(torch.from_numpy(x), torch.from_numpy(w), stride=stride, padding=padding)
+    g = rng.standard_normal(tuple(out.shape))
+    for a, b in zip(
+        conv2d_backward(g, x, w, stride, padding),
+        _torch_grads(x, w, g, stride=stride, padding=padding),
+        strict=True,
+    ):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
