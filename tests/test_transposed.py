@@ -122,7 +122,7 @@ def test_unbatched_input_and_integer_dtype(view):
     np.testing.assert_array_equal(got, np.kron(x, np.ones((2, 2))))  # k == s: stamps tile, no overlap
 
 
-@pytest.mark.parametrize("view", VIEWS)
+@pytest.mark.parametrize("view", [*VIEWS, F.conv_transpose2d])
 def test_negative_effective_padding_crops(rng, view):
     # d(k-1) - p < 0: the zero-insertion view must crop instead of pad.
     x = rng.standard_normal((1, 1, 6, 6))
