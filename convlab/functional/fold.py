@@ -140,6 +140,8 @@ def unfold(
             f"{(h + 2 * p[0], w + 2 * p[1])} (input {(h, w)}, `padding`={p})"
         )
     cols = _windows(_pad2d(x, p[0], p[0], p[1], p[1]), k, s, d).reshape(n, c * k[0] * k[1], lh * lw)
+    if not cols.flags.writeable:  # reshape returned a view of the input: hand back a fresh array
+        cols = cols.copy()
     return cols[0] if unbatched else cols
 
 
