@@ -106,6 +106,12 @@ def interpolate(
     four neighbours with Keys' cubic convolution kernel (:math:`a = -0.75`), clamping
     out-of-range neighbours to the border.
 
+    PyTorch evaluates these formulas with slightly different rounding in its different
+    kernels; this function reproduces them (see ``_nearest_index``), so nearest indices agree
+    exactly and interpolated values to float rounding. One known exception: for float64,
+    single-channel ``'nearest-exact'`` input, PyTorch's channels-last kernel can pick the
+    other neighbour when a coordinate falls exactly on a pixel boundary.
+
     Examples
     --------
     >>> import numpy as np
@@ -156,7 +162,9 @@ def interpolate(
         channels_last = x.ndim == 4 and (x.shape[1] == 1 or x.shape[2] * x.shape[3] == 1)
         for axis, n, m, s in zip(axes, in_sizes, out_sizes, scales, strict=True):
             exact = mode == "nearest-exact"
-            index = _nearest_index(n, m, s, exact=exact, channels_last=channels_last, dtype=coord_dtype)
+            index = _nearest_index(
+                n, m, s, exact=exact, planar=x.ndim == 4, channels_last=channels_last, dtype=coord_dtype
+            )
             if not np.array_equal(index, np.arange(n)):
                 out = np.take(out, index, axis=axis)
         return out if out is not x else x.copy()
@@ -243,22 +251,24 @@ def _scale(n: int, m: int, scale_factor: float | None, dtype: type) -> np.floati
 
 
 def _nearest_index(
-    n: int, m: int, scale_factor: float | None, *, exact: bool, channels_last: bool, dtype: type
+    n: int, m: int, scale_factor: float | None, *, exact: bool, planar: bool, channels_last: bool, dtype: type
 ) -> np.ndarray:
     """Source index of every output position for the nearest modes.
 
-    PyTorch has two code paths and they round differently, so both are reproduced. Its
-    channels-last kernel works in float32 and, for ``'nearest'``, copies when ``m == n`` and
-    halves when ``m == 2n`` before looking at ``scale_factor``; its generic kernel works in the
-    input's precision and always applies the formula. The results differ only in rare
-    rounding cases and when a ``scale_factor`` such as 1.1 or 2.05 rounds down to those sizes.
+    For ``'nearest'``, PyTorch's 2-D operator (``planar=True``) copies an axis whose size does
+    not change and halves the index of an axis whose size doubles, whatever ``scale_factor``
+    says; its 1-D operator and ``'nearest-exact'`` always apply the formula. The two differ when a
+    ``scale_factor`` such as 1.1 or 2.17 rounds down to those sizes. The formula itself is
+    evaluated in float32 by PyTorch's channels-last kernel and in the input's precision by its
+    generic kernel, which can round a coordinate that falls exactly on a pixel boundary
+    differently; both are reproduced.
     """
     o = np.arange(m)
+    if planar and not exact and m == n:
+        return o
+    if planar and not exact and m == 2 * n:
+        return o >> 1
     if channels_last:
-        if not exact and m == n:
-            return o
-        if not exact and m == 2 * n:
-            return o >> 1
         s = _scale(n, m, scale_factor, np.float32)
         src = ((o + 0.5) * np.float64(s)).astype(np.float32) if exact else o.astype(np.float32) * s
     elif exact:  # floor(x + 1/2) of the clamped centre-aligned coordinate, rounded to float32
