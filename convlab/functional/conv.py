@@ -78,7 +78,7 @@ def _cast(a: np.ndarray, dtype: np.dtype) -> np.ndarray:
 # --------------------------------------------------------------------------- kernels
 
 
-_CHUNK_BYTES = 1 << 22  # im2col buffer per step (4 MiB): big enough for BLAS, small enough for cache
+_CHUNK_BYTES = 1 << 20  # im2col piece (1 MiB): big enough for BLAS, small enough to stay in cache
 
 
 def _conv2d_core(
@@ -91,9 +91,10 @@ def _conv2d_core(
 ) -> np.ndarray:
     """Cross-correlate ``x (N, C, H, W)`` with ``w (F, C/g, kh, kw)``; sizes already validated.
 
-    im2col + GEMM, a few samples at a time: the samples are zero-padded into a reused buffer,
-    their windows copied tap by tap into a reused ``(C, kh, kw, Ho*Wo)`` column buffer, and one
-    batched matrix product per step writes straight into the output.
+    im2col + GEMM in cache-sized pieces: a few samples (or a band of output rows of one sample)
+    at a time are zero-padded into a reused buffer, their windows copied tap by tap into a
+    reused ``(C, kh, kw, rows, Wo)`` column buffer, and one batched matrix product per piece
+    writes straight into the output. Small pieces keep BLAS fed from cache.
     """
     n, c, h, wd = x.shape
     f, cg, kh, kw = w.shape
@@ -102,24 +103,29 @@ def _conv2d_core(
     ho = (padded_shape[1] - dilation[0] * (kh - 1) - 1) // stride[0] + 1
     wo = (padded_shape[2] - dilation[1] * (kw - 1) - 1) // stride[1] + 1
     k = cg * kh * kw
-    step = max(1, min(n, _CHUNK_BYTES // (c * kh * kw * ho * wo * x.itemsize)))
+    row_bytes = c * kh * kw * wo * x.itemsize
+    rows = max(1, min(ho, _CHUNK_BYTES // row_bytes))  # output rows per piece
+    step = max(1, min(n, _CHUNK_BYTES // (row_bytes * ho))) if rows == ho else 1  # samples per piece
     weights = w.reshape(groups, f // groups, k)
-    out = np.empty((n, f, ho, wo), dtype=x.dtype)
+    out = np.empty((n, f, ho * wo), dtype=x.dtype)
     canvas = np.zeros((step, *padded_shape), dtype=x.dtype)
-    cols = np.empty((step, c, kh, kw, ho, wo), dtype=x.dtype)
+    flat = np.empty(step * c * kh * kw * rows * wo, dtype=x.dtype)
     for start in range(0, n, step):
         m = min(step, n - start)
         canvas[:m, :, top : top + h, left : left + wd] = x[start : start + m]
         windows = _windows(canvas[:m], (kh, kw), stride, dilation)  # view (m, C, kh, kw, Ho, Wo)
-        for i in range(kh):
-            for j in range(kw):
-                cols[:m, :, i, j] = windows[:, :, i, j]
-        np.matmul(
-            weights,
-            cols[:m].reshape(m, groups, k, ho * wo),
-            out=out[start : start + m].reshape(m, groups, f // groups, ho * wo),
-        )
-    return out
+        for u in range(0, ho, rows):
+            r = min(rows, ho - u)
+            cols = flat[: m * c * kh * kw * r * wo].reshape(m, c, kh, kw, r, wo)
+            for i in range(kh):
+                for j in range(kw):
+                    cols[:, :, i, j] = windows[:, :, i, j, u : u + r]
+            np.matmul(
+                weights,
+                cols.reshape(m, groups, k, r * wo),
+                out=out[start : start + m, :, u * wo : (u + r) * wo].reshape(m, groups, f // groups, r * wo),
+            )
+    return out.reshape(n, f, ho, wo)
 
 
 def _conv_transpose2d_core(
@@ -164,8 +170,8 @@ def _conv_transpose2d_phases(
     ``i = r + s t``, from input row ``q - t``. So each of the ``s_h s_w`` phases ``(r_h, r_w)``
     is a stride-1 correlation of the input (padded by ``k' - 1``, ``k' = ceil(k / s)``) with the
     flipped sub-kernel ``w[..., r + s (k' - 1 - u)]``. All phases share the same windows, so
-    they run as one :func:`_conv2d_core` with ``s_h s_w`` times the output channels; the
-    phases are then interleaved and the padding cropped in one copy.
+    they run as one :func:`_conv2d_core` with ``s_h s_w`` times the output channels; each
+    phase is then copied, cropped, into its strided slice of the output.
     """
     n, c, h, wd = x.shape
     _, fg, kh, kw = w.shape
@@ -180,9 +186,20 @@ def _conv_transpose2d_phases(
     sub = taps.transpose(0, 2, 4, 6, 1, 3, 5).reshape(groups * fg * sh * sw, cg, th, tw)
     pads = (th - 1, qh - h, tw - 1, qw - wd)
     phases = _conv2d_core(x, np.ascontiguousarray(sub), (1, 1), pads, (1, 1), groups)
-    phases = phases.reshape(n, groups * fg, sh, sw, qh, qw).transpose(0, 1, 4, 2, 5, 3)
-    full = phases.reshape(n, groups * fg, qh * sh, qw * sw)
-    return np.ascontiguousarray(full[:, :, ph : ph + oh, pw : pw + ow])
+    phases = phases.reshape(n, groups * fg, sh, sw, qh, qw)
+    out = np.empty((n, groups * fg, oh, ow), dtype=x.dtype)
+    for rh in range(sh):
+        top = (rh - ph) % sh  # first output row fed by phase rh, from phase row (top + ph - rh) / sh
+        if top >= oh:
+            continue
+        rows = slice((top + ph - rh) // sh, (top + ph - rh) // sh + -(-(oh - top) // sh))
+        for rw in range(sw):
+            left = (rw - pw) % sw
+            if left >= ow:
+                continue
+            cols = slice((left + pw - rw) // sw, (left + pw - rw) // sw + -(-(ow - left) // sw))
+            out[:, :, top::sh, left::sw] = phases[:, :, rh, rw, rows, cols]
+    return out
 
 
 # --------------------------------------------------------------------------- public API
