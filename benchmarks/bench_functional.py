@@ -95,7 +95,10 @@ def main() -> int:
     import torch
 
     torch.set_num_threads(args.threads)
-    print(f"threads={args.threads}  numpy {np.__version__}  torch {torch.__version__}  (median of {args.repeats})")
+    print(
+        f"threads={args.threads}  numpy {np.__version__}  torch {torch.__version__}  "
+        f"(median of {args.repeats} runs after {args.warmup} warm-up runs)"
+    )
     header = f"{'case':<56} {'convlab ms':>10} {'torch ms':>9} {'ratio':>6} {'target':>7}  result"
     print(header)
     print("-" * len(header))
@@ -105,13 +108,15 @@ def main() -> int:
             try:
                 ours_ms = _median_ms(ours, args.repeats, args.warmup)
             except (ImportError, NotImplementedError, AttributeError) as exc:
-                print(f"{name:<56} {'-':>10} {'-':>9} {'-':>6} {target:>7.2f}  SKIP ({type(exc).__name__}: {exc})")
+                reason = f"{type(exc).__name__}: {exc}"
+                print(f"{name:<56} {'-':>10} {'-':>9} {'-':>6} {target:>7.2f}  SKIP ({reason})")
                 continue
             torch_ms = _median_ms(theirs, args.repeats, args.warmup)
             ratio = ours_ms / torch_ms
             verdict = "PASS" if ratio <= target else "MISS"
             misses += verdict == "MISS"
             print(f"{name:<56} {ours_ms:>10.2f} {torch_ms:>9.2f} {ratio:>6.2f} {target:>7.2f}  {verdict}")
+    print(f"{misses} case(s) above target" if misses else "all cases within target")
     return 0
 
 
