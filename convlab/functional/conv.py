@@ -270,7 +270,8 @@ def _conv_transpose_nd(
             f"`weight` must have in_channels = {c} on axis 0 (layout (C_in, C_out/groups, k...)); "
             f"got weight of shape {_weight_shape(w, spatial)}"
         )
-    groups = _check_groups(groups, c, fg * check_positive(groups, "groups"), "`weight`.shape[1]")
+    groups = check_positive(groups, "groups")
+    groups = _check_groups(groups, c, fg * groups, "`weight`.shape[1] * groups")
     _check_bias(b, fg * groups)
     s = _spatial(stride, "stride", spatial, 1)
     d = _spatial(dilation, "dilation", spatial, 1)
