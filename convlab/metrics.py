@@ -1,0 +1,194 @@
+"""Segmentation metrics: confusion matrix, pixel accuracy and mean intersection over union (chapter 7).
+
+All three accept NumPy arrays or torch tensors of integer labels (a tensor is moved to the CPU first)
+and count with :func:`numpy.bincount`, so they are exact and fast on millions of pixels.
+
+See the chapter :doc:`/chapters/fcn`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from convlab._validate import check_array, check_int, check_positive
+
+__all__ = ["confusion_matrix", "pixel_accuracy", "mean_iou"]
+
+
+def _labels(value: Any, name: str) -> np.ndarray:
+    """``value`` (array or tensor) as a NumPy integer array; floats and bools are rejected."""
+    if hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch tensor, without importing torch
+        value = value.detach().cpu().numpy()
+    arr = check_array(value, name, allow_empty=True)
+    if arr.dtype == np.bool_ or not np.issubdtype(arr.dtype, np.integer):
+        raise TypeError(f"`{name}` must hold integer class labels; got dtype {arr.dtype}")
+    return arr
+
+
+def _pair_of_labels(pred: Any, target: Any) -> tuple[np.ndarray, np.ndarray]:
+    pred = _labels(pred, "pred")
+    target = _labels(target, "target")
+    if pred.shape != target.shape:
+        raise ValueError(
+            f"`pred` and `target` must have the same shape; got pred.shape={pred.shape}, "
+            f"target.shape={target.shape}"
+        )
+    if pred.size == 0:
+        raise ValueError(f"`pred` and `target` must not be empty; got shape {pred.shape}")
+    return pred.ravel(), target.ravel()
+
+
+def confusion_matrix(pred: Any, target: Any, num_classes: int, ignore_index: int | None = None) -> np.ndarray:
+    """Count how often each target class was predicted as each class.
+
+    Parameters
+    ----------
+    pred, target : array_like or torch.Tensor of int, same shape
+        Predicted and true class of every pixel (any shape, e.g. ``(N, H, W)``).
+    num_classes : int
+        Number of classes ``K``; labels must lie in ``[0, K)``.
+    ignore_index : int, optional
+        Pixels whose *target* equals this value (e.g. 255, the "void" label of PASCAL VOC) are not
+        counted; their prediction is not checked.
+
+    Returns
+    -------
+    numpy.ndarray, shape (K, K), int64
+        ``M[i, j]`` = number of pixels of true class ``i`` predicted as class ``j``
+        (rows: target, columns: prediction).
+
+    Raises
+    ------
+    TypeError
+        If the labels are not integers or ``num_classes`` is not an int.
+    ValueError
+        If the shapes differ, the inputs are empty, ``num_classes < 1``, or a label (other than
+        ``ignore_index`` in ``target``) lies outside ``[0, K)``.
+
+    See Also
+    --------
+    sklearn.metrics.confusion_matrix : the same layout (rows true, columns predicted).
+    torchmetrics.functional.confusion_matrix : the torch equivalent.
+
+    Notes
+    -----
+    With $t_p$ and $y_p$ the true and predicted class of pixel $p$,
+    $M_{ij} = \\#\\{p : t_p = i,\\ y_p = j\\}$, computed as one ``bincount`` of $K t_p + y_p$.
+
+    Examples
+    --------
+    >>> confusion_matrix([0, 1, 1, 2], [0, 1, 2, 2], num_classes=3)
+    array([[1, 0, 0],
+           [0, 1, 0],
+           [0, 1, 1]])
+    """
+    pred, target = _pair_of_labels(pred, target)
+    k = check_positive(num_classes, "num_classes")
+    if ignore_index is not None:
+        ignore_index = check_int(ignore_index, "ignore_index")
+        keep = target != ignore_index
+        pred, target = pred[keep], target[keep]
+    for name, arr in (("pred", pred), ("target", target)):
+        if arr.size and (arr.min() < 0 or arr.max() >= k):
+            bad = arr.min() if arr.min() < 0 else arr.max()
+            hint = (
+                "" if ignore_index is not None or name == "pred" else " (pass `ignore_index` for void labels)"
+            )
+            raise ValueError(f"`{name}` labels must lie in [0, num_classes={k}); found {bad}{hint}")
+    counts = np.bincount(k * target.astype(np.int64) + pred.astype(np.int64), minlength=k * k)
+    return counts.reshape(k, k)
+
+
+def pixel_accuracy(pred: Any, target: Any, ignore_index: int | None = None) -> float:
+    """Fraction of pixels whose predicted class equals the true class.
+
+    Parameters
+    ----------
+    pred, target : array_like or torch.Tensor of int, same shape
+        Predicted and true class of every pixel.
+    ignore_index : int, optional
+        Pixels whose target equals this value are left out.
+
+    Returns
+    -------
+    float
+        $\\frac{1}{P}\\sum_p [y_p = t_p]$, in ``[0, 1]``; ``nan`` if every pixel is ignored.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`confusion_matrix` (shapes, dtypes, empty inputs).
+
+    See Also
+    --------
+    confusion_matrix : its trace over its sum is the pixel accuracy.
+    torchmetrics.functional.accuracy : the torch equivalent (``task="multiclass"``, micro average).
+
+    Notes
+    -----
+    Accuracy is dominated by the largest class: on images that are 80 % background, predicting
+    background everywhere scores 0.8. :func:`mean_iou` does not have this blind spot.
+
+    Examples
+    --------
+    >>> pixel_accuracy([0, 1, 1, 2], [0, 1, 2, 2])
+    0.75
+    """
+    pred, target = _pair_of_labels(pred, target)
+    if ignore_index is not None:
+        ignore_index = check_int(ignore_index, "ignore_index")
+        keep = target != ignore_index
+        pred, target = pred[keep], target[keep]
+    if target.size == 0:
+        return float("nan")
+    return float(np.mean(pred == target))
+
+
+def mean_iou(pred: Any, target: Any, num_classes: int, ignore_index: int | None = None) -> float:
+    """Mean over classes of intersection over union, counting only classes that occur.
+
+    Parameters
+    ----------
+    pred, target : array_like or torch.Tensor of int, same shape
+        Predicted and true class of every pixel.
+    num_classes : int
+        Number of classes ``K``.
+    ignore_index : int, optional
+        Pixels whose target equals this value are left out.
+
+    Returns
+    -------
+    float
+        The mean IoU in ``[0, 1]``; ``nan`` if no pixel is counted.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`confusion_matrix`.
+
+    See Also
+    --------
+    confusion_matrix : the counts the IoU is computed from.
+    torchmetrics.functional.jaccard_index : the torch equivalent (``average="macro"``).
+
+    Notes
+    -----
+    For class $c$, $\\mathrm{IoU}_c = \\frac{M_{cc}}{\\sum_j M_{cj} + \\sum_i M_{ic} - M_{cc}}$
+    (true positives over true positives + false negatives + false positives). The mean runs over
+    the classes present in the prediction *or* the target (denominator $> 0$): a class absent
+    from both is neither right nor wrong and is skipped instead of counted as 0 or 1.
+
+    Examples
+    --------
+    >>> round(mean_iou([0, 1, 1, 2], [0, 1, 2, 2], num_classes=4), 4)  # (1 + 1/2 + 1/2) / 3
+    0.6667
+    """
+    m = confusion_matrix(pred, target, num_classes, ignore_index=ignore_index)
+    tp = np.diag(m).astype(np.float64)
+    union = m.sum(axis=0) + m.sum(axis=1) - tp
+    present = union > 0
+    if not present.any():
+        return float("nan")
+    return float(np.mean(tp[present] / union[present]))
