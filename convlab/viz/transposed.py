@@ -139,9 +139,12 @@ def stamping_animation(
 
     Examples
     --------
-    >>> anim = stamping_animation([[1, 2], [3, 4]], [[1, 1], [1, 1]], stride=1)
-    >>> anim._save_count
+    >>> from convlab.viz import animation_html
+    >>> anim = stamping_animation([[1, 2], [3, 4]], [[1, 1], [1, 1]], stride=1, dpi=30)
+    >>> anim._save_count  # one frame per input pixel, plus the crop
     5
+    >>> "<script" in animation_html(anim).data
+    True
     """
     x = _image(input, "input")
     w = _image(weight, "weight")
@@ -351,7 +354,7 @@ def conv_matrix_figure(
     Returns
     -------
     matplotlib.figure.Figure
-        Two axes: ``C`` (outputs x inputs) and ``C.T``.
+        Two axes: ``C.T`` (inputs x outputs, left) and ``C`` (outputs x inputs, right).
 
     Raises
     ------
@@ -371,8 +374,8 @@ def conv_matrix_figure(
     Examples
     --------
     >>> fig = conv_matrix_figure(4)
-    >>> [tuple(ax.images[0].get_array().shape) for ax in fig.axes[:2]]
-    [(4, 16), (16, 4)]
+    >>> [tuple(ax.images[0].get_array().shape) for ax in fig.axes[:2]]  # C^T, then C
+    [(16, 4), (4, 16)]
     """
     from convlab.matrix import conv_matrix
 
