@@ -3,7 +3,7 @@
 Every function here works on a single axis; apply it once per axis for images. The formulas
 are PyTorch's (``torch.nn.Conv2d`` / ``torch.nn.ConvTranspose2d``) and TensorFlow's ``'SAME'``
 rule, which the course derives in the chapter on
-`convolution arithmetic <../chapters/conv_arithmetic.ipynb>`_ following Dumoulin & Visin,
+:doc:`/chapters/conv_arithmetic` following Dumoulin & Visin,
 *A guide to convolution arithmetic for deep learning* (2016).
 
 Symbols: ``i`` input size, ``k`` kernel size, ``s`` stride, ``p`` zero padding on each side,
@@ -77,6 +77,8 @@ def conv_output_size(i: int, k: int, s: int = 1, p: int = 0, d: int = 1) -> int:
     no padding and unit strides (:math:`o = i - k + 1`), half padding (:math:`o = i`),
     full padding (:math:`o = i + k - 1`) and so on.
 
+    Chapter: :doc:`/chapters/conv_arithmetic`.
+
     Examples
     --------
     >>> conv_output_size(5, 3)
@@ -145,6 +147,8 @@ def conv_transpose_output_size(
     transposed convolution cannot know which one to return, and ``output_padding``
     (:math:`a = (i + 2p - k) \bmod s` in Dumoulin & Visin) chooses.
 
+    Chapter: :doc:`/chapters/conv_arithmetic`.
+
     Examples
     --------
     >>> conv_transpose_output_size(3, 3)
@@ -212,6 +216,8 @@ def same_padding(i: int, k: int, s: int = 1, d: int = 1) -> tuple[int, int]:
 
     split as :math:`\lfloor p_{\mathrm{total}}/2 \rfloor` before and the rest after.
 
+    Chapter: :doc:`/chapters/conv_arithmetic`.
+
     Examples
     --------
     >>> same_padding(5, 3)
@@ -232,9 +238,12 @@ class TransposedEquivalent(NamedTuple):
 
     Attributes
     ----------
-    k, s, p : int
-        Kernel size, stride (always 1) and padding ``p' = d(k-1) - p`` of the equivalent direct
-        convolution, applied to the *stretched* input.
+    k : int
+        Kernel size of the equivalent direct convolution (unchanged).
+    s : int
+        Its stride: always 1.
+    p : int
+        Its padding on each side, ``p' = d(k-1) - p``, applied to the *stretched* input.
     stretch : int
         Zeros inserted between neighbouring input values (``s - 1``).
     a : int
@@ -282,6 +291,8 @@ def transposed_equivalent(i: int, k: int, s: int = 1, p: int = 0, d: int = 1) ->
     Notes
     -----
     .. math:: a = (i + 2p - d(k-1) - 1) \bmod s, \qquad o' = s(o - 1) + a + d(k-1) + 1 - 2p = i
+
+    Chapter: :doc:`/chapters/conv_arithmetic`.
 
     Examples
     --------

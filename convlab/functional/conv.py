@@ -1,11 +1,13 @@
 """Convolution and transposed convolution in NCHW NumPy, equal to ``torch.nn.functional``.
 
 Deep-learning "convolution" is cross-correlation: the kernel is not flipped. ``conv2d`` is an
-im2col (:func:`convlab.functional.unfold`) followed by one matrix product per group;
-``conv_transpose2d`` is its adjoint: one matrix product to columns, then a col2im scatter-add
-(:func:`convlab.functional.fold`). The 1-D versions run the 2-D code on a height-1 image.
-The chapters `2-D convolution <../chapters/conv2d.ipynb>`_ and
-`transposed convolution <../chapters/transposed_conv.ipynb>`_ build both from loops first.
+im2col (as :func:`convlab.functional.fold.unfold`) followed by one matrix product per group, done in
+cache-sized pieces. ``conv_transpose2d`` is its adjoint: without dilation it runs as a single
+stride-1 convolution that produces all ``stride**2`` output phases at once (the sub-pixel view);
+with dilation, as a matrix product to columns followed by a col2im scatter-add (as
+:func:`convlab.functional.fold.fold`). The 1-D versions run the 2-D code on a height-1 image.
+The chapters :doc:`/chapters/conv2d` and :doc:`/chapters/transposed_conv` build both from loops
+first.
 """
 
 from __future__ import annotations
@@ -354,6 +356,8 @@ def conv1d(
     -----
     .. math:: L_{out} = \left\lfloor \frac{L + 2p - d(k-1) - 1}{s} \right\rfloor + 1
 
+    Chapter: :doc:`/chapters/conv1d`.
+
     Examples
     --------
     >>> import numpy as np
@@ -410,7 +414,7 @@ def conv2d(
     See Also
     --------
     torch.nn.functional.conv2d : the oracle.
-    unfold : the im2col step this function is built on.
+    convlab.functional.fold.unfold : the im2col step this function is built on.
     conv_transpose2d : the adjoint.
     convlab.arithmetic.conv_output_size : the output size along one axis.
 
@@ -427,6 +431,8 @@ def conv2d(
         x_{n,\,c,\,s_h u + d_h i - p_h,\,s_w v + d_w j - p_w}
 
     with :math:`c` running over the input channels of the group of :math:`f`.
+
+    Chapter: :doc:`/chapters/conv2d`.
 
     Examples
     --------
@@ -487,6 +493,8 @@ def conv_transpose1d(
     -----
     .. math:: L_{out} = (L - 1)s - 2p + d(k - 1) + \mathrm{output\_padding} + 1
 
+    Chapter: :doc:`/chapters/transposed_conv`.
+
     Examples
     --------
     >>> import numpy as np
@@ -546,7 +554,7 @@ def conv_transpose2d(
     See Also
     --------
     torch.nn.functional.conv_transpose2d : the oracle.
-    fold : the col2im scatter-add this function is built on.
+    convlab.functional.fold.fold : col2im, the scatter-add view of this function.
     conv2d : the adjoint.
     convlab.arithmetic.conv_transpose_output_size : the output size along one axis.
 
@@ -555,6 +563,8 @@ def conv_transpose2d(
     .. math:: H_{out} = (H - 1)s_h - 2p_h + d_h(k_h - 1) + \mathrm{output\_padding}_h + 1
 
     and the same for :math:`W_{out}`.
+
+    Chapter: :doc:`/chapters/transposed_conv`.
 
     Examples
     --------

@@ -1,7 +1,7 @@
 """im2col and col2im: ``unfold`` cuts an image into flattened sliding blocks, ``fold`` sums them back.
 
 ``unfold`` turns a convolution into one matrix product (the Caffe trick taught in the chapter
-`The matrix view and backprop <../chapters/matrix_backprop.ipynb>`_); ``fold`` is its adjoint,
+:doc:`/chapters/matrix_backprop`); ``fold`` is its adjoint,
 which is why a transposed convolution is "matrix product, then fold".
 """
 
@@ -114,6 +114,8 @@ def unfold(
 
     and the same for the width.
 
+    Chapter: :doc:`/chapters/matrix_backprop`.
+
     Examples
     --------
     >>> import numpy as np
@@ -185,6 +187,8 @@ def fold(
     Notes
     -----
     ``L`` must equal :math:`L_h L_w` computed from ``output_size`` as in :func:`unfold`.
+
+    Chapter: :doc:`/chapters/matrix_backprop`.
 
     Examples
     --------
