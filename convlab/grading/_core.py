@@ -16,6 +16,7 @@ reference implementations are checked to come from the installed :mod:`convlab` 
 
 from __future__ import annotations
 
+import builtins
 import copy
 import functools
 import importlib
@@ -273,7 +274,7 @@ def _resolve(module: str, path: str) -> tuple[object, str, object] | None:
 
 
 def _shortcut_targets(extra: Sequence[tuple[str, str]]) -> dict[int, tuple[str, object, list]]:
-    """Map id(original) -> (qualified name, original, [(owner, attr)] class attributes to patch)."""
+    """Map id(original) -> (qualified name, original, [(owner, attr)] where it is found by name)."""
     for name in _CONVLAB_MODULES:
         if name not in sys.modules:
             try:
@@ -291,8 +292,7 @@ def _shortcut_targets(extra: Sequence[tuple[str, str]]) -> dict[int, tuple[str, 
             continue
         owner, attr, value = found
         entry = targets.setdefault(id(value), (f"{module}.{path}", value, []))
-        if isinstance(owner, type):
-            entry[2].append((owner, attr))
+        entry[2].append((owner, attr))  # patched by name too: lazily loaded attributes miss the scan
     return targets
 
 
@@ -355,15 +355,43 @@ class blocking_shortcuts:  # noqa: N801 - used as a context manager, reads like 
                     if sentinel is not None and value is targets[id(value)][1]:
                         namespace[key] = sentinel
                         self._undo.append((namespace, key, value, True))
-            for key, (_, _, owners) in targets.items():
+            for key, (_, original, owners) in targets.items():
                 for owner, attr in owners:
-                    original = owner.__dict__[attr] if attr in owner.__dict__ else getattr(owner, attr)
-                    setattr(owner, attr, sentinels[key])
-                    self._undo.append((owner, attr, original, False))
+                    if owner.__dict__.get(attr) is not sentinels[key]:
+                        setattr(owner, attr, sentinels[key])
+                        self._undo.append((owner, attr, original, False))
+            # A library imported *during* the call (``import scipy.signal`` inside the function)
+            # is switched off as soon as the import returns.
+            self._import = builtins.__import__
+            self._late = {m for m in _LIBRARY_SHORTCUTS if m not in sys.modules}
+            self._depth = 0
+            builtins.__import__ = self._importing
+            self._undo.append((builtins, "__import__", self._import, False))
         except BaseException:
             self._restore()
             raise
         return self.monitor
+
+    def _importing(self, name, *args, **kwargs):
+        self._depth += 1
+        try:
+            module = self._import(name, *args, **kwargs)
+        finally:
+            self._depth -= 1
+        if self._depth:  # modules are complete only when the outermost import returns
+            return module
+        arrived = [m for m in self._late if m in sys.modules]
+        for module_name in arrived:
+            self._late.discard(module_name)
+            owner = sys.modules[module_name]
+            for attr in _LIBRARY_SHORTCUTS[module_name]:
+                value = getattr(owner, attr, None)
+                if callable(value):
+                    qualname = f"{module_name}.{attr}"
+                    self.targets.setdefault(id(value), (qualname, value, []))
+                    setattr(owner, attr, self.monitor.sentinel(qualname))
+                    self._undo.append((owner, attr, value, False))
+        return module
 
     def _restore(self) -> None:
         while self._undo:

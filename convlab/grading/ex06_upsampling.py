@@ -158,7 +158,8 @@ def _unpool_with(place: Callable) -> Callable:
         for a in range(n):
             for b in range(c):
                 rows, cols = place(indices[a, b], output_size, x.shape[2:])
-                out[a, b, rows, cols] = x[a, b]
+                keep = (rows < output_size[0]) & (cols < output_size[1])
+                out[a, b, rows[keep], cols[keep]] = x[a, b][keep]
         return out
 
     return compute
