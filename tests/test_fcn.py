@@ -1,0 +1,170 @@
+"""convlab.fcn: convolutionalization, output sizes, bilinear upsampling and the alignment of every skip."""
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from convlab.fcn import FCN, VARIANTS, convolutionalize, crop_like
+
+
+@pytest.mark.parametrize("variant", ["32s", "16s", "8s"])
+@pytest.mark.parametrize("size", [(33, 33), (64, 64), (65, 65), (97, 50), (1, 1), (7, 130)])
+def test_output_has_input_size(variant, size):
+    torch.manual_seed(0)
+    net = FCN(3, variant, width=2, fc_channels=4)
+    assert net(torch.randn(2, 3, *size)).shape == (2, 3, *size)
+
+
+def test_variants_use_the_documented_skips():
+    assert VARIANTS == {"32s": (), "16s": ("pool4",), "8s": ("pool4", "pool3")}
+    names = {v: {n for n, _ in FCN(2, v, width=2).named_children()} for v in VARIANTS}
+    assert "score_pool4" not in names["32s"] and "score_pool3" not in names["16s"]
+    assert {"score_pool4", "score_pool3", "upscore2", "upscore_pool4"} <= names["8s"]
+
+
+def test_vgg16_layout():
+    net = FCN.vgg16(21, "8s", width=2, fc_channels=8)
+    convs = [m for m in net.stages.modules() if isinstance(m, nn.Conv2d)]
+    assert len(convs) == 13 and net.fc[0].kernel_size == (7, 7)
+    assert [c.out_channels for c in convs][::3] == [2, 4, 8, 16, 16]
+
+
+def test_convolutionalize_on_one_window():
+    torch.manual_seed(1)
+    fc = nn.Linear(3 * 2 * 4, 5)
+    conv = convolutionalize(fc, 3, (2, 4))
+    x = torch.randn(6, 3, 2, 4)
+    torch.testing.assert_close(conv(x).flatten(1), fc(x.flatten(1)))
+    assert conv.kernel_size == (2, 4) and conv.bias is not None
+    no_bias = convolutionalize(nn.Linear(12, 2, bias=False), 3, 2)
+    assert no_bias.bias is None
+
+
+def test_fc_network_slid_at_the_network_stride_equals_the_conv_network():
+    """The seed's example at small scale: an 18-pixel window at stride 4 over a 30 x 38 image.
+
+    Unpadded convolutions, as padding would make a window's border differ from the full image's."""
+    torch.manual_seed(2)
+    backbone = nn.Sequential(nn.Conv2d(2, 3, 3), nn.ReLU(), nn.MaxPool2d(2), nn.MaxPool2d(2))
+    fc6, fc7 = nn.Linear(3 * 4 * 4, 8), nn.Linear(8, 5)  # window 18 -> 16 -> 8 -> 4x4 features
+    classify = nn.Sequential(backbone, nn.Flatten(), fc6, nn.ReLU(), fc7)
+    dense = nn.Sequential(backbone, convolutionalize(fc6, 3, 4), nn.ReLU(), convolutionalize(fc7, 8, 1))
+    image = torch.randn(1, 2, 30, 38)
+    with torch.no_grad():
+        scores = dense(image)
+        assert scores.shape == (1, 5, (30 - 18) // 4 + 1, (38 - 18) // 4 + 1)
+        for i in range(scores.shape[2]):
+            for j in range(scores.shape[3]):
+                window = image[:, :, 4 * i : 4 * i + 18, 4 * j : 4 * j + 18]
+                torch.testing.assert_close(scores[:, :, i, j], classify(window))
+
+
+@pytest.mark.parametrize(
+    ("args", "error", "match"),
+    [
+        ((nn.Conv2d(1, 1, 1), 1, 1), TypeError, "`linear`"),
+        ((nn.Linear(8, 2), 2, 3), ValueError, "in_features"),
+        ((nn.Linear(8, 2), 0, 2), ValueError, "`in_channels`"),
+        ((nn.Linear(8, 2), 2, (2, 2, 2)), ValueError, "`kernel_size`"),
+    ],
+)
+def test_convolutionalize_rejects_bad_input(args, error, match):
+    with pytest.raises(error, match=match):
+        convolutionalize(*args)
+
+
+@pytest.mark.parametrize("factor", [2, 3, 8, 16, 32])
+def test_bilinear_upsampler_equals_interpolation_away_from_the_border(factor):
+    from convlab.fcn import _bilinear_upsampler
+
+    layer = _bilinear_upsampler(3, factor, learnable=True)
+    x = torch.randn(2, 3, 6, 7)
+    with torch.no_grad():
+        got = layer(x)
+    want = F.interpolate(x, scale_factor=factor, mode="bilinear", align_corners=False)
+    assert got.shape == want.shape == (2, 3, 6 * factor, 7 * factor)
+    m = factor  # one input cell of border
+    torch.testing.assert_close(got[..., m:-m, m:-m], want[..., m:-m, m:-m], atol=1e-5, rtol=1e-5)
+
+
+def test_learnable_upsampling_switch():
+    frozen = FCN(2, "8s", width=2, learnable_upsampling=False)
+    assert not frozen.upscore.weight.requires_grad and not frozen.upscore2.weight.requires_grad
+    assert FCN(2, "8s", width=2).upscore.weight.requires_grad
+
+
+def _centres(n, stride):
+    """Input-pixel coordinate (pixel centres at k + 0.5) of the cells of a map at ``stride``."""
+    return stride * torch.arange(n, dtype=torch.float32) + stride / 2
+
+
+@pytest.mark.parametrize(
+    ("variant", "layer", "stride"),
+    [("32s", "score_fr", 32), ("16s", "score_fr", 32), ("16s", "score_pool4", 16)]
+    + [("8s", "score_fr", 32), ("8s", "score_pool4", 16), ("8s", "score_pool3", 8)],
+)
+def test_every_path_is_aligned_with_the_input(variant, layer, stride):
+    """Replace one score map by the coordinates of its cells (the others by zeros): the network's
+    output must then be each pixel's own coordinate, since bilinear upsampling reproduces linear
+    functions exactly. A crop offset off by one cell shifts the result and fails."""
+    net = FCN(2, variant, width=2, fc_channels=4).eval()
+    height, width = 161, 190  # not multiples of 32: the upsampled maps need cropping
+
+    def replace(name):
+        def hook(module, inputs, output):
+            if name != layer:
+                return torch.zeros_like(output)
+            h, w = output.shape[-2:]
+            coords = torch.stack(torch.meshgrid(_centres(h, stride), _centres(w, stride), indexing="ij"))
+            return coords[None].expand_as(output).contiguous()
+
+        return hook
+
+    for name in ("score_fr", *(f"score_{s}" for s in VARIANTS[variant])):
+        getattr(net, name).register_forward_hook(replace(name))
+    with torch.no_grad():
+        out = net(torch.zeros(1, 3, height, width))
+    rows, cols = torch.meshgrid(_centres(height, 1), _centres(width, 1), indexing="ij")
+    m = 48  # border cells see the transposed convolutions' zero padding
+    torch.testing.assert_close(out[0, 0, m:-m, m:-m], rows[m:-m, m:-m], atol=1e-3, rtol=0)
+    torch.testing.assert_close(out[0, 1, m:-m, m:-m], cols[m:-m, m:-m], atol=1e-3, rtol=0)
+
+
+def test_crop_like():
+    x = torch.arange(30).reshape(1, 5, 6)
+    assert crop_like(x, (3, 4)).tolist() == [[[0, 1, 2, 3], [6, 7, 8, 9], [12, 13, 14, 15]]]
+    assert crop_like(x, torch.zeros(2, 2), offset=(1, 2)).tolist() == [[[8, 9], [14, 15]]]
+    assert crop_like(x, (3, 2), offset="center").tolist() == [[[8, 9], [14, 15], [20, 21]]]
+    with pytest.raises(ValueError, match="does not fit"):
+        crop_like(x, (6, 2))
+    with pytest.raises(ValueError, match="does not fit"):
+        crop_like(x, (3, 3), offset=(0, 4))
+    with pytest.raises(ValueError, match="`offset`"):
+        crop_like(x, (3, 3), offset="middle")
+    with pytest.raises(TypeError, match="`x`"):
+        crop_like(np.zeros((4, 4)), (2, 2))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"num_classes": 0}, ValueError, "`num_classes`"),
+        ({"num_classes": 2, "variant": "4s"}, ValueError, "`variant`"),
+        ({"num_classes": 2, "variant": 8}, TypeError, "`variant`"),
+        ({"num_classes": 2, "width": 0}, ValueError, "`width`"),
+        ({"num_classes": 2, "depths": (1, 1)}, ValueError, "`depths`"),
+        ({"num_classes": 2, "fc_kernel": 4}, ValueError, "`fc_kernel`"),
+        ({"num_classes": 2, "batch_norm": 1}, TypeError, "`batch_norm`"),
+        ({"num_classes": 2, "dropout": 1.0}, ValueError, "`dropout`"),
+    ],
+)
+def test_fcn_rejects_bad_arguments(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        FCN(**kwargs)
+
+
+def test_forward_rejects_a_single_image():
+    with pytest.raises(ValueError, match="4-D"):
+        FCN(2, width=2)(torch.zeros(3, 32, 32))
