@@ -37,6 +37,7 @@ __all__ = [
     "course_config",
     "nbgrader_api",
     "copy_course",
+    "create_gradebook",
     "generate_release",
     "release_differences",
     "notebook_path",
@@ -115,6 +116,21 @@ def copy_course(
         if (course_dir / folder).exists():
             shutil.copytree(course_dir / folder, destination / folder, dirs_exist_ok=True)
     return destination
+
+
+def create_gradebook(course_dir: Path | str = COURSE_DIR) -> Path:
+    """Create the course's empty ``gradebook.db`` in ``course_dir`` (if missing) and return its path.
+
+    Creating a gradebook runs nbgrader's ``alembic`` once; copying an empty one into scratch copies
+    of the course (:func:`copy_course`) saves that in repeated runs.
+    """
+    from nbgrader.api import Gradebook
+
+    _tools_on_path()
+    path = Path(course_dir) / "gradebook.db"
+    with Gradebook(f"sqlite:///{path.resolve()}", "convlab"):
+        pass
+    return path
 
 
 def generate_release(
