@@ -17,7 +17,7 @@ processes and replaced; its submission is recorded as timed out. A progress bar 
 counts and ETA.
 
 Statuses, most severe first: ``error`` (the grader itself failed on this submission),
-``invalid`` (no notebook could be read), ``timeout``, ``kernel-died``, ``memory``, ``repaired``
+``invalid`` (no notebook could be read), ``kernel-died``, ``timeout``, ``memory``, ``repaired``
 (graded after restoring cells or metadata), ``ok``.
 """
 
@@ -42,7 +42,7 @@ from .layout import Course
 __all__ = ["autograde", "GradingLimits", "SEED_VARIABLE"]
 
 SEED_VARIABLE = "CONVLAB_GRADING_SEED"
-_SEVERITY = ["error", "invalid", "timeout", "kernel-died", "memory", "repaired", "ok"]
+_SEVERITY = ["error", "invalid", "kernel-died", "timeout", "memory", "repaired", "ok"]
 
 
 class GradingLimits:

@@ -3,12 +3,17 @@
 ``nbgrader generate_assignment`` writes ``release/`` and records the assignment in the gradebook;
 ``nbgrader validate`` exits 0 even when a notebook fails, so here its ``Validator`` is called
 directly: every *source* notebook (with solutions and hidden tests) must pass, and every
-*release* notebook, handed in untouched, must fail. Either problem makes the command fail.
+*release* notebook, handed in untouched and run with the hidden tests put back (as the grader
+will), must fail every test cell. Either problem makes the command fail.
 """
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
 
 from .layout import Course
 
@@ -33,10 +38,29 @@ def _validate(course: Course, assignment: str) -> list[str]:
         problems.append(f"the solution fails a test cell:\n{cell['source']}\n{cell['raw_error']}")
     for cell in source.get("type_changed", []) + source.get("changed", []):
         problems.append(f"a locked cell of the source changed:\n{cell['source']}")
-    untouched = Validator(config=config, invert=True).validate(str(course.release(assignment)))
-    for cell in untouched.get("passed", []):
-        problems.append(f"the untouched release passes a test cell (free points):\n{cell['source']}")
+    with tempfile.TemporaryDirectory() as scratch:
+        untouched = Path(scratch) / course.release(assignment).name
+        nbformat.write(_with_hidden_tests(course, assignment), untouched)
+        validator = Validator(config=config, invert=True, ignore_checksums=True)
+        for cell in validator.validate(str(untouched)).get("passed", []):
+            problems.append(f"the untouched release passes a test cell (free points):\n{cell['source']}")
     return problems
+
+
+def _with_hidden_tests(course: Course, assignment: str):
+    """The release as the grader runs it: test cells as in the source, hidden tests included."""
+    source = nbformat.read(course.source(assignment), as_version=4)
+    tests = {
+        c.metadata["nbgrader"]["grade_id"]: c.source
+        for c in source.cells
+        if c.metadata.get("nbgrader", {}).get("grade") and not c.metadata["nbgrader"].get("solution")
+    }
+    nb = nbformat.read(course.release(assignment), as_version=4)
+    for cell in nb.cells:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if gid in tests:
+            cell.source = tests[gid]
+    return nb
 
 
 def release(

@@ -66,8 +66,10 @@ def __convlab_guard():
     numpy.testing = importlib.import_module("numpy.testing")
     grading = importlib.import_module("convlab.grading")
     ns = get_ipython().user_ns
+    for name in getattr(grading, "__all__", ()):
+        if name in ns:  # only names the notebook uses: the checks load lazily
+            ns[name] = getattr(grading, name)
     fresh = {"np": numpy, "numpy": numpy, "convlab": importlib.import_module("convlab")}
-    fresh.update({n: getattr(grading, n) for n in getattr(grading, "__all__", ())})
     for name, value in fresh.items():
         if name in ns:
             ns[name] = value
@@ -194,9 +196,11 @@ class SandboxedExecute(Execute):
                         info = self.wait_for_reply(self.kc.kernel_info())
                         if info is not None:
                             nb.metadata["language_info"] = info["content"]["language_info"]
-                        timing["kernel_start"] += monotonic() - started
                         for done in ran:
                             self._quietly(nb.cells[done].source)
+                        timing["kernel_start"] += monotonic() - started
+                        if restarts:  # the grader's restart and replay are not the student's time
+                            self._deadline += monotonic() - started
                         while index < len(code):
                             if monotonic() >= self._deadline:
                                 raise _OutOfTime
@@ -275,13 +279,13 @@ class CollectOutcome(NbGraderPreprocessor):
 
     def preprocess(self, nb, resources):
         scores, memory = {}, []
-        for cell in nb.cells:
+        for number, cell in enumerate(nb.cells, 1):
             meta = cell.metadata.get("nbgrader", {})
             if utils.is_grade(cell):
                 score, points = utils.determine_grade(cell, self.log)
                 scores[meta["grade_id"]] = [score, points]
             if any(o.get("ename") == "MemoryError" for o in cell.get("outputs", [])):
-                memory.append(meta.get("grade_id") or "a solution cell")
+                memory.append(meta.get("grade_id") or f"cell {number}")
         OUTCOME["scores"] = scores
         OUTCOME["memory"] = memory
         return nb, resources

@@ -1,0 +1,147 @@
+"""Throughput of ``convlab-course autograde --jobs 2`` against plain serial ``nbgrader autograde``.
+
+A synthetic class (default 20 students x the seven assignments; each student hands in the
+solutions, a blank notebook or a planted bug, in turn) is graded twice on the same machine, in
+two copies of the course: once by ``nbgrader autograde <assignment>`` (one process, one student
+after another) and once by ``convlab-course autograde <assignment> --jobs 2``. Printed: notebooks
+per minute for each, the ratio, the median seconds per notebook, and where convlab-course's time
+goes (kernel start, setup/import cells, solution cells, test cells, the rest is nbgrader and the
+merge), from the ``grading.json`` records.
+
+    .venv/bin/python benchmarks/bench_autograde.py [--students 20] [--assignments ex01_conv1d ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def _class(course: Path, assignments: list[str], students: int) -> None:
+    for a in assignments:
+        source = nbformat.read(course / "source" / a / f"{a}.ipynb", as_version=4)
+        release = nbformat.read(course / "release" / a / f"{a}.ipynb", as_version=4)
+        solutions = {
+            c.metadata["nbgrader"]["grade_id"]: "\n".join(
+                line
+                for line in c.source.splitlines()
+                if "## BEGIN SOLUTION" not in line and "## END SOLUTION" not in line
+            )
+            for c in source.cells
+            if c.metadata.get("nbgrader", {}).get("solution")
+        }
+        for n in range(students):
+            nb = copy.deepcopy(release)
+            kind = n % 3  # 0 correct, 1 blank, 2 planted bug in the last function
+            for cell in nb.cells:
+                gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+                if gid in solutions and kind != 1:
+                    cell.source = solutions[gid]
+            if kind == 2:
+                last = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")][-1]
+                name = next(
+                    line[4:].split("(")[0] for line in last.source.splitlines() if line.startswith("def ")
+                )
+                last.source += f"\n\ndef {name}(*args, **kwargs):\n    raise ValueError('planted bug')"
+            folder = course / "submitted" / f"s{n:02d}" / a
+            folder.mkdir(parents=True)
+            nbformat.write(nb, folder / f"{a}.ipynb")
+            (folder / "timestamp.txt").write_text("2026-03-01 09:00:00+00:00\n")
+
+
+def _copy_course(dest: Path, assignments: list[str]) -> Path:
+    (dest / "source").mkdir(parents=True)
+    shutil.copy(ROOT / "exercises" / "nbgrader_config.py", dest)
+    for a in assignments:
+        shutil.copytree(ROOT / "exercises" / "source" / a, dest / "source" / a)
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    subprocess.run(
+        [BIN / "convlab-course", "--course-dir", dest, "release", "--no-validate", *assignments],
+        check=True,
+        env=env,
+    )
+    return dest
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--students", type=int, default=20)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--assignments", nargs="*", default=None)
+    args = parser.parse_args()
+    assignments = args.assignments or sorted(
+        p.name for p in (ROOT / "exercises" / "source").iterdir() if p.is_dir()
+    )
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", CONVLAB_GRADING_SEED="1")
+    with tempfile.TemporaryDirectory() as tmp:
+        plain = _copy_course(Path(tmp) / "plain", assignments)
+        ours = _copy_course(Path(tmp) / "ours", assignments)
+        _class(plain, assignments, args.students)
+        _class(ours, assignments, args.students)
+        count = args.students * len(assignments)
+
+        start = time.perf_counter()
+        for a in assignments:
+            subprocess.run(
+                [BIN / "nbgrader", "autograde", a, "--force"], cwd=plain, env=env, capture_output=True
+            )
+        serial = time.perf_counter() - start
+
+        start = time.perf_counter()
+        for a in assignments:
+            subprocess.run(
+                [
+                    BIN / "convlab-course",
+                    "--course-dir",
+                    ours,
+                    "autograde",
+                    a,
+                    "--jobs",
+                    str(args.jobs),
+                    "--no-progress",
+                ],
+                env=env,
+                check=True,
+                capture_output=True,
+            )
+        parallel = time.perf_counter() - start
+
+        records = [json.loads(p.read_text()) for p in ours.glob("autograded/*/*/grading.json")]
+        per_nb = [r["elapsed_s"] for r in records]
+        parts = {
+            k: sum(r["timing"].get(k, 0.0) for r in records)
+            for k in ("kernel_start", "setup", "solutions", "tests")
+        }
+        total = sum(per_nb)
+        print(
+            f"class: {args.students} students x {len(assignments)} assignments = {count} notebooks, {os.cpu_count()} CPUs"
+        )
+        print(
+            f"nbgrader autograde (serial):        {serial:8.1f} s  {60 * count / serial:6.1f} notebooks/min"
+        )
+        print(
+            f"convlab-course autograde --jobs {args.jobs}: {parallel:8.1f} s  {60 * count / parallel:6.1f} notebooks/min"
+        )
+        print(f"throughput ratio (convlab-course / nbgrader): {serial / parallel:.2f}x")
+        print(f"median seconds per notebook in a worker: {statistics.median(per_nb):.2f}")
+        for name, seconds in parts.items():
+            print(f"  {name:<13} {100 * seconds / total:5.1f} %")
+        print(f"  {'nbgrader+io':<13} {100 * (total - sum(parts.values())) / total:5.1f} %")
+
+
+if __name__ == "__main__":
+    main()
