@@ -127,15 +127,12 @@ def main() -> None:
             for k in ("kernel_start", "setup", "solutions", "tests")
         }
         total = sum(per_nb)
-        print(
-            f"class: {args.students} students x {len(assignments)} assignments = {count} notebooks, {os.cpu_count()} CPUs"
-        )
+        print(f"class: {args.students} students x {len(assignments)} assignments = {count} notebooks")
         print(
             f"nbgrader autograde (serial):        {serial:8.1f} s  {60 * count / serial:6.1f} notebooks/min"
         )
-        print(
-            f"convlab-course autograde --jobs {args.jobs}: {parallel:8.1f} s  {60 * count / parallel:6.1f} notebooks/min"
-        )
+        rate = 60 * count / parallel
+        print(f"convlab-course autograde --jobs {args.jobs}: {parallel:8.1f} s  {rate:6.1f} notebooks/min")
         print(f"throughput ratio (convlab-course / nbgrader): {serial / parallel:.2f}x")
         print(f"median seconds per notebook in a worker: {statistics.median(per_nb):.2f}")
         for name, seconds in parts.items():
