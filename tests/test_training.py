@@ -1,0 +1,96 @@
+"""convlab.training: the CPU path, determinism, validation of the GPU switches, evaluate and predict."""
+
+import numpy as np
+import pytest
+import torch
+
+import convlab
+from convlab.data import ShapesDataset, make_shapes
+from convlab.fcn import FCN
+from convlab.metrics import mean_iou, pixel_accuracy
+from convlab.training import autocast_dtype, evaluate, predict, train
+
+
+@pytest.fixture(scope="module")
+def small_data():
+    return make_shapes(24, size=32, seed=0)
+
+
+def _net(seed=0, variant="8s"):
+    torch.manual_seed(seed)
+    return FCN(4, variant, width=4, fc_channels=16)
+
+
+def test_device_is_cpu_here():
+    assert convlab.device() == torch.device("cpu")
+
+
+def test_loss_falls_and_history_is_complete(small_data):
+    history = train(_net(), small_data, small_data, epochs=4, batch_size=8, lr=1e-2, progress=False)
+    assert len(history.loss) == len(history.val_miou) == len(history.images_per_s) == 4
+    assert history.loss[-1] < 0.7 * history.loss[0]
+    assert all(0 <= m <= 1 for m in history.val_miou) and all(r > 0 for r in history.images_per_s)
+    # the CPU defaults: no mixed precision, no channels-last
+    assert history.device == "cpu" and history.amp is None and history.channels_last is False
+
+
+def test_cpu_training_is_reproducible(small_data):
+    a = train(_net(1), small_data, epochs=1, batch_size=8, seed=3, progress=False)
+    b = train(_net(1), small_data, epochs=1, batch_size=8, seed=3, progress=False)
+    assert a.loss == b.loss
+    c = train(_net(1), small_data, epochs=1, batch_size=8, seed=4, progress=False)
+    assert a.loss != c.loss  # the seed drives the shuffling
+
+
+def test_explicit_cpu_switches_and_dataset_input():
+    data = ShapesDataset(8, size=32, seed=1)
+    history = train(
+        _net(), data, epochs=1, batch_size=4, amp=True, channels_last=True, device="cpu", progress=False
+    )
+    assert history.amp == "bfloat16" and history.channels_last is True
+    assert np.isfinite(history.loss[0])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"amp": "yes"}, TypeError, "`amp`"),
+        ({"amp": 1}, TypeError, "`amp`"),
+        ({"channels_last": "nhwc"}, TypeError, "`channels_last`"),
+        ({"epochs": 0}, ValueError, "`epochs`"),
+        ({"batch_size": -1}, ValueError, "`batch_size`"),
+        ({"lr": -1.0}, ValueError, "`lr`"),
+        ({"progress": "no"}, TypeError, "`progress`"),
+    ],
+)
+def test_train_validates_arguments(small_data, kwargs, error, match):
+    options = {"epochs": 1, "progress": False, **kwargs}
+    with pytest.raises(error, match=match):
+        train(_net(), small_data, **options)
+
+
+def test_train_validates_data():
+    images, masks = make_shapes(4, size=32)
+    with pytest.raises(ValueError, match="`train_data`"):
+        train(_net(), (images, masks[:, 0]), epochs=1, progress=False)
+    with pytest.raises(TypeError, match="`train_data`"):
+        train(_net(), images, epochs=1, progress=False)
+    with pytest.raises(TypeError, match="`model`"):
+        train("net", (images, masks), epochs=1, progress=False)
+
+
+def test_evaluate_and_predict_agree_with_metrics(small_data):
+    net = _net()
+    images, masks = small_data
+    labels = predict(net, images, batch_size=5, device="cpu")
+    assert labels.shape == masks.shape and labels.dtype == np.int64
+    scores = evaluate(net, small_data, 4, batch_size=7, device="cpu")
+    assert scores["pixel_accuracy"] == pytest.approx(pixel_accuracy(labels, masks))
+    assert scores["mean_iou"] == pytest.approx(mean_iou(labels, masks, 4))
+    assert predict(net, images[0], device="cpu").shape == masks[0].shape
+    assert net.training  # evaluation leaves the mode as it found it
+
+
+def test_autocast_dtype():
+    assert autocast_dtype("cpu") == torch.bfloat16
+    assert autocast_dtype(torch.device("mps")) == torch.float16
