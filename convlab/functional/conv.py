@@ -91,9 +91,11 @@ def _blas_threads() -> int:
     return os.cpu_count() or 1
 
 
-# im2col piece: about 1 MiB of columns per BLAS thread, big enough to keep BLAS busy and small
-# enough to stay in cache; more threads get bigger pieces (fewer synchronisations per call).
-_CHUNK_BYTES = (1 << 20) * min(_blas_threads(), 16)
+# im2col piece. Single-threaded, about 1 MiB of columns: big enough to keep BLAS busy, small
+# enough to stay in cache. Multi-threaded BLAS hands every call to its worker threads and waits
+# for all of them, which costs little on an idle machine but can cost milliseconds per call on a
+# busy one; there, fewer and bigger pieces (16 MiB per thread) are the safer trade.
+_CHUNK_BYTES = 1 << 20 if _blas_threads() == 1 else (16 << 20) * min(_blas_threads(), 16)
 
 
 def _conv2d_core(
