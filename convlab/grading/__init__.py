@@ -27,7 +27,8 @@ assignment             checks
                        :func:`check_mean_iou`
 =====================  ==================================================================
 
-Submodules are imported on first use, so ``import convlab.grading`` is quick.
+``import convlab.grading`` loads torch and the reference modules up front (a second or two, once),
+so that every check then runs in a fraction of a second.
 
 Examples
 --------
@@ -46,7 +47,7 @@ from __future__ import annotations
 
 import importlib
 
-from convlab.grading._core import SEED_ENV, CheckFailure, ShortcutError, resolve_seed
+from convlab.grading._core import SEED_ENV, CheckFailure, ShortcutError, preload, resolve_seed
 
 #: Assignment id -> the exercise functions it grades, in notebook order.
 ASSIGNMENTS: dict[str, tuple[str, ...]] = {
@@ -62,6 +63,9 @@ ASSIGNMENTS: dict[str, tuple[str, ...]] = {
 _CHECK_MODULE = {f"check_{fn}": assignment for assignment, fns in ASSIGNMENTS.items() for fn in fns}
 
 __all__ = ["ASSIGNMENTS", "SEED_ENV", "CheckFailure", "ShortcutError", "resolve_seed", *_CHECK_MODULE]
+
+
+preload()
 
 
 def __getattr__(name: str):

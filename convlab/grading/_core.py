@@ -273,14 +273,19 @@ def _resolve(module: str, path: str) -> tuple[object, str, object] | None:
     return None if value is None else (owner, attr, value)
 
 
+def preload() -> None:
+    """Import torch and the course's reference modules now, so that the first check is quick and
+    the references are the package's own before any notebook cell can touch them."""
+    for name in ("torch", *_CONVLAB_MODULES):
+        try:
+            importlib.import_module(name)
+        except ImportError:  # a reference module not written yet
+            continue
+
+
 def _shortcut_targets(extra: Sequence[tuple[str, str]]) -> dict[int, tuple[str, object, list]]:
     """Map id(original) -> (qualified name, original, [(owner, attr)] where it is found by name)."""
-    for name in _CONVLAB_MODULES:
-        if name not in sys.modules:
-            try:
-                importlib.import_module(name)
-            except ImportError:  # a reference module not written yet
-                continue
+    preload()
     targets: dict[int, tuple[str, object, list]] = {}
     specs = [(m, a) for m, attrs in _LIBRARY_SHORTCUTS.items() for a in attrs]
     for name in _CONVLAB_MODULES:
@@ -493,13 +498,13 @@ def compare(got: object, expected: object, *, what: str = "output", tol: float |
             compare(g, e, what=f"{what}[{i}]", tol=tol)
         return
     if isinstance(expected, bool | int | _integer) and not isinstance(expected, bool | _bool_):
-        if not isinstance(got, int | _integer) or isinstance(got, bool | _bool_):
+        if not (type(got) is int or isinstance(got, _integer)):
             raise _Mismatch([f"{what}: expected an integer ({expected}); received {_kind(got)}: {got!r}"])
         if int(got) != int(expected):
             raise _Mismatch([f"{what}: expected {int(expected)}; received {int(got)}"])
         return
     if isinstance(expected, float | _floating):
-        if not isinstance(got, float | _floating | int | _integer) or isinstance(got, bool | _bool_):
+        if not (type(got) in (float, int) or isinstance(got, _floating | _integer)):
             raise _Mismatch([f"{what}: expected a float ({float(expected):.6g}); received {_kind(got)}"])
         tol = 1e-9 if tol is None else tol
         g, e = float(got), float(expected)
@@ -565,9 +570,12 @@ def _unchanged(before: object, after: object) -> bool:
             and bool(_array_equal(before, after, equal_nan=before.dtype.kind in "fc"))
         )
     if _is_torch(before):
-        import torch
-
-        return _is_torch(after) and before.shape == after.shape and bool(torch.equal(before, after))
+        return (
+            _is_torch(after)
+            and before.shape == after.shape
+            and before.dtype == after.dtype
+            and bool(_array_equal(_to_float64(before), _to_float64(after), equal_nan=True))
+        )
     torch = sys.modules.get("torch")
     if torch is not None and isinstance(before, torch.nn.Module):
         a, b = before.state_dict(), after.state_dict()
