@@ -153,17 +153,11 @@ def trusted_reference(module: str, name: str) -> Callable:
     return obj
 
 
-def reference(module: str, name: str, fallback: Callable | None = None) -> Callable:
+def reference(module: str, name: str) -> Callable:
     """A callable that runs the trusted reference ``module.name`` (resolved at call time)."""
 
     def call(*args, **kwargs):
-        try:
-            fn = trusted_reference(module, name)
-        except (ImportError, AttributeError):
-            if fallback is None:
-                raise
-            fn = fallback
-        return fn(*args, **kwargs)
+        return trusted_reference(module, name)(*args, **kwargs)
 
     call.__name__ = name
     return call

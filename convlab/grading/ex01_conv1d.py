@@ -20,16 +20,8 @@ _np_convolve = np.convolve
 _np_correlate = np.correlate
 
 
-def _fallback_conv(f, g, mode="full"):
-    return _np_convolve(f, g, mode)
-
-
-def _fallback_corr(f, g, mode="valid"):
-    return _np_correlate(f, g, mode)
-
-
-_convolve_ref = reference("convlab.signal", "convolve1d", _fallback_conv)
-_correlate_ref = reference("convlab.signal", "correlate1d", _fallback_corr)
+_convolve_ref = reference("convlab.signal", "convolve1d")
+_correlate_ref = reference("convlab.signal", "correlate1d")
 
 
 def _fixed_cases(default: str) -> list[Case]:
