@@ -412,6 +412,10 @@ def test_conv_transpose2d_rejects(kwargs, exc, match):
         (conv_transpose1d, {"padding": 5}, ValueError, "`padding`=5 is too large"),
         (conv_transpose1d, {"stride": (1, 2)}, ValueError, "`stride`"),
         (conv_transpose1d, {"groups": 3}, ValueError, "`groups`"),
+        (conv_transpose1d, {"bias": np.ones(2)}, ValueError, "`bias` must have shape \\(3,\\)"),
+        (conv_transpose1d, {"dilation": (0,)}, ValueError, "`dilation`"),
+        (conv_transpose1d, {"padding": "same"}, TypeError, "`padding`"),
+        (conv_transpose1d, {"weight": np.ones((2, 3, 3, 3))}, ValueError, "`weight` must be 3-dimensional"),
     ],
 )
 def test_1d_rejects(fn, kwargs, exc, match):
