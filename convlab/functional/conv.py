@@ -1,11 +1,11 @@
 """Convolution and transposed convolution in NCHW NumPy, equal to ``torch.nn.functional``.
 
 Deep-learning "convolution" is cross-correlation: the kernel is not flipped. ``conv2d`` is an
-im2col (as :func:`convlab.functional.fold.unfold`) followed by one matrix product per group, done in
+im2col (as :func:`convlab.functional.unfold`) followed by one matrix product per group, done in
 cache-sized pieces. ``conv_transpose2d`` is its adjoint: without dilation it runs as a single
 stride-1 convolution that produces all ``stride**2`` output phases at once (the sub-pixel view);
 with dilation, as a matrix product to columns followed by a col2im scatter-add (as
-:func:`convlab.functional.fold.fold`). The 1-D versions run the 2-D code on a height-1 image.
+:func:`convlab.functional.fold`). The 1-D versions run the 2-D code on a height-1 image.
 The chapters :doc:`/chapters/conv2d` and :doc:`/chapters/transposed_conv` build both from loops
 first.
 """
@@ -25,7 +25,7 @@ from convlab._validate import (
     check_positive,
     result_dtype,
 )
-from convlab.functional.fold import _col2im, _windows
+from convlab.functional.im2col import _col2im, _windows
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]
 
@@ -429,7 +429,7 @@ def conv2d(
     See Also
     --------
     torch.nn.functional.conv2d : the oracle.
-    convlab.functional.fold.unfold : the im2col step this function is built on.
+    convlab.functional.unfold : the im2col step this function is built on.
     conv_transpose2d : the adjoint.
     convlab.arithmetic.conv_output_size : the output size along one axis.
 
@@ -569,7 +569,7 @@ def conv_transpose2d(
     See Also
     --------
     torch.nn.functional.conv_transpose2d : the oracle.
-    convlab.functional.fold.fold : col2im, the scatter-add view of this function.
+    convlab.functional.fold : col2im, the scatter-add view of this function.
     conv2d : the adjoint.
     convlab.arithmetic.conv_transpose_output_size : the output size along one axis.
 

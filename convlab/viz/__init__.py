@@ -8,13 +8,13 @@ static website without a kernel.
 
 from convlab.viz.grids import *  # noqa: F403
 from convlab.viz.grids import __all__ as _grids_all
+from convlab.viz.segmentation import *  # noqa: F403
+from convlab.viz.segmentation import __all__ as _segmentation_all
 from convlab.viz.sliding import *  # noqa: F403
 from convlab.viz.sliding import __all__ as _sliding_all
 from convlab.viz.transposed import *  # noqa: F403
 from convlab.viz.transposed import __all__ as _transposed_all
 from convlab.viz.upsampling import *  # noqa: F403
 from convlab.viz.upsampling import __all__ as _upsampling_all
-from convlab.viz.segmentation import *  # noqa: F403
-from convlab.viz.segmentation import __all__ as _segmentation_all
 
 __all__ = [*_grids_all, *_sliding_all, *_transposed_all, *_upsampling_all, *_segmentation_all]

@@ -102,7 +102,7 @@ def stamping_animation(
     Frame ``t`` shows input pixel ``x[i, j]``, the stamp ``x[i, j] * weight`` and the canvas after
     adding that stamp at offset ``(i * stride, j * stride)``; overlapping stamps accumulate. The
     last frame crops ``padding`` from every border of the canvas and shows the result next to
-    :func:`convlab.functional.conv.conv_transpose2d` with the same arguments.
+    :func:`convlab.functional.conv_transpose2d` with the same arguments.
 
     Parameters
     ----------
@@ -120,7 +120,7 @@ def stamping_animation(
     Returns
     -------
     matplotlib.animation.FuncAnimation
-        ``H * W + 1`` frames; render with :func:`convlab.viz.grids.animation_html`.
+        ``H * W + 1`` frames; render with :func:`convlab.viz.animation_html`.
 
     Raises
     ------
@@ -251,7 +251,7 @@ def zero_insertion_figure(
     Panels: the input; the input with ``stride - 1`` zeros between neighbours and ``k - p - 1``
     zeros of padding around it (``output_padding`` extra rows/columns after); the kernel rotated
     by 180°; the output of the stride-1 "valid" cross-correlation of the two, which equals
-    :func:`convlab.functional.conv.conv_transpose2d`. The window that produces output ``position`` is
+    :func:`convlab.functional.conv_transpose2d`. The window that produces output ``position`` is
     outlined on the padded input and on the output.
 
     Parameters
@@ -442,9 +442,9 @@ def im2col_figure(input: object, weight: object, stride: int | tuple[int, int] =
     r"""im2col + GEMM: the patches of the input as columns, times the flattened kernel.
 
     Panels: the input with each patch in its own colour; the column matrix from
-    :func:`convlab.functional.fold.unfold` (one column per output pixel, coloured like its patch);
+    :func:`convlab.functional.unfold` (one column per output pixel, coloured like its patch);
     the kernel flattened to a row; the product reshaped to the output, which equals
-    :func:`convlab.functional.conv.conv2d`.
+    :func:`convlab.functional.conv2d`.
 
     Parameters
     ----------
@@ -463,7 +463,7 @@ def im2col_figure(input: object, weight: object, stride: int | tuple[int, int] =
 
     See Also
     --------
-    torch.nn.functional.unfold, convlab.functional.conv.conv2d
+    torch.nn.functional.unfold, convlab.functional.conv2d
 
     Notes
     -----

@@ -105,7 +105,7 @@ def photo_upsampling_figure(factor: int = 8, size: int = 160) -> Figure:
     r"""A photograph shrunk by ``factor`` and enlarged back with each interpolation mode.
 
     The crop of :func:`sample_photo` is shrunk by averaging ``factor x factor`` blocks, then
-    enlarged by :func:`convlab.functional.interpolate.interpolate` with nearest, bilinear and bicubic, the
+    enlarged by :func:`convlab.functional.interpolate` with nearest, bilinear and bicubic, the
     last two with ``align_corners`` False and True. Each title gives the PSNR against the original.
 
     Parameters
@@ -192,7 +192,7 @@ def interpolation_modes_figure(
         A small grey-level image.
     scale_factor : int, default 4
     modes : sequence of str, default ("nearest", "bilinear", "bicubic")
-        Modes of :func:`convlab.functional.interpolate.interpolate`.
+        Modes of :func:`convlab.functional.interpolate`.
     align_corners : bool or None, default False
         Passed to the bilinear and bicubic modes (nearest modes take none).
 
@@ -271,7 +271,7 @@ def bilinear_diagram(
 
     See Also
     --------
-    convlab.functional.interpolate.interpolate : ``mode="bilinear"``.
+    convlab.functional.interpolate : ``mode="bilinear"``.
 
     Notes
     -----
@@ -383,7 +383,7 @@ def align_corners_figure(in_size: int = 4, out_size: int = 8) -> Figure:
 
     The input pixels (top row) and output pixels (bottom row) are drawn over the same physical
     extent; a line joins each output pixel centre to the input coordinate it reads. The coordinates
-    are read off :func:`convlab.functional.interpolate.interpolate` applied to the ramp ``0, 1, ..., n - 1``
+    are read off :func:`convlab.functional.interpolate` applied to the ramp ``0, 1, ..., n - 1``
     (linear interpolation of a ramp returns the coordinate itself, clamped at the border).
 
     Parameters
@@ -483,7 +483,7 @@ def unpooling_figure(input: object | None = None, kernel_size: int = 2) -> Figur
     """Max-unpooling with the pooling switches versus repeat (nearest) upsampling.
 
     Panels: the input with the maximum of each pooling window outlined; the max-pooled map;
-    :func:`convlab.functional.pooling.max_unpool2d` of it, which puts each maximum back where it came
+    :func:`convlab.functional.max_unpool2d` of it, which puts each maximum back where it came
     from and zeros elsewhere (DeconvNet); nearest upsampling of the same map, which copies each
     value over its whole window.
 
@@ -545,7 +545,7 @@ def pixel_shuffle_figure(upscale_factor: int = 2, size: int = 2) -> Figure:
     r"""PixelShuffle: ``r^2`` low-resolution channels interleaved into one image ``r`` times larger.
 
     Each input channel gets its own colour; the output, computed by
-    :func:`convlab.functional.shuffle.pixel_shuffle`, is coloured by the channel each pixel came from, so
+    :func:`convlab.functional.pixel_shuffle`, is coloured by the channel each pixel came from, so
     the periodic pattern -- channel ``c`` fills offset ``(c // r, c % r)`` of every ``r x r`` block --
     is visible.
 

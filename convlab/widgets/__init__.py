@@ -7,9 +7,9 @@ explorer sits beside a figure or animation that shows the same thing without a k
 
 from convlab.widgets.arithmetic import *  # noqa: F403
 from convlab.widgets.arithmetic import __all__ as _arithmetic_all
-from convlab.widgets.transposed import *  # noqa: F403
-from convlab.widgets.transposed import __all__ as _transposed_all
 from convlab.widgets.interpolation import *  # noqa: F403
 from convlab.widgets.interpolation import __all__ as _interpolation_all
+from convlab.widgets.transposed import *  # noqa: F403
+from convlab.widgets.transposed import __all__ as _transposed_all
 
 __all__ = [*_arithmetic_all, *_transposed_all, *_interpolation_all]

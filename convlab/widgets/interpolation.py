@@ -1,11 +1,11 @@
 """Interpolation explorer: mode, scale and ``align_corners`` on a small image.
 
 :func:`interpolation_state` computes what the explorer shows with
-:func:`convlab.functional.interpolate.interpolate` (the enlarged image, where each output pixel samples the
+:func:`convlab.functional.interpolate` (the enlarged image, where each output pixel samples the
 input, the torch call) and never raises for an impossible combination such as ``align_corners``
 with a nearest mode: it reports it. :func:`interpolation_explorer` wraps it in ipywidgets. On the
-static website the chapter shows :func:`convlab.viz.upsampling.interpolation_modes_figure` and
-:func:`convlab.viz.upsampling.align_corners_figure` beside it.
+static website the chapter shows :func:`convlab.viz.interpolation_modes_figure` and
+:func:`convlab.viz.align_corners_figure` beside it.
 
 Chapter: :doc:`/chapters/upsampling`.
 """

@@ -4,8 +4,8 @@
 (the scatter-add and the zero-insertion views, their agreement with ``conv_transpose2d`` and
 ``C.T``, the torch call, and in TensorFlow mode the ``output_shape`` values ``'SAME'`` accepts) and
 never raises for an impossible combination: it reports it. :func:`transposed_explorer` wraps it in
-ipywidgets. On the static website the chapter shows :func:`convlab.viz.transposed.stamping_animation` and
-:func:`convlab.viz.transposed.zero_insertion_figure` beside it.
+ipywidgets. On the static website the chapter shows :func:`convlab.viz.stamping_animation` and
+:func:`convlab.viz.zero_insertion_figure` beside it.
 
 Chapter: :doc:`/chapters/transposed_conv`.
 """
