@@ -14,7 +14,8 @@ Three pieces, all plugged into nbgrader through its configuration (nothing of nb
     ``TMPDIR`` point into the scratch folder, one thread per BLAS, the grading seed set.
 
 :class:`SandboxedExecute`
-    nbgrader's ``Execute`` with a wall-time budget for the whole notebook (each cell may use
+    nbgrader's ``Execute`` with a wall-time budget for running the notebook's cells (kernel
+    starts and replays are not counted; each cell may use
     what is left, capped by ``Execute.timeout``), a cap on the output kept per cell, and
     recovery: when the kernel dies (``os._exit``, a crash, the memory cap) or stops answering,
     the cell gets an error, a fresh kernel replays the cells that ran before it, and the
@@ -199,8 +200,8 @@ class SandboxedExecute(Execute):
                         for done in ran:
                             self._quietly(nb.cells[done].source)
                         timing["kernel_start"] += monotonic() - started
-                        if restarts:  # the grader's restart and replay are not the student's time
-                            self._deadline += monotonic() - started
+                        # starting the kernel (and replaying after a restart) is the grader's time
+                        self._deadline += monotonic() - started
                         while index < len(code):
                             if monotonic() >= self._deadline:
                                 raise _OutOfTime
