@@ -1,6 +1,6 @@
 """A synthetic segmentation data set: coloured shapes on textured, noisy backgrounds (chapter 7).
 
-Every image holds one to four shapes -- circles, squares and triangles, of random size, colour,
+Every image holds one to three shapes -- circles, squares and triangles, of random size, colour,
 position and rotation -- drawn in turn, so later shapes occlude earlier ones. The mask gives every
 pixel its class: 0 background, 1 circle, 2 square, 3 triangle. Colour says nothing about the class,
 so a network has to look at the outline. The images are drawn with coordinate grids (no loop over
@@ -22,7 +22,7 @@ __all__ = ["CLASS_NAMES", "make_shapes", "ShapesDataset"]  # noqa: F822 (ShapesD
 #: Class names, indexed by the label stored in the masks.
 CLASS_NAMES: tuple[str, ...] = ("background", "circle", "square", "triangle")
 
-_MAX_SHAPES = 4
+_MAX_SHAPES = 3
 _PIXELS_PER_CHUNK = 2**20  # pixels drawn at once: bounds the temporary (chunk, H, W) arrays
 
 
@@ -64,7 +64,7 @@ def make_shapes(n: int, size: int | tuple[int, int] = 64, seed: int = 0) -> tupl
     whose rotated offsets $(u, v)$ from the centre satisfy $u^2 + v^2 \\le r^2$ (circle),
     $\\max(|u|, |v|) \\le 1.2\\, r / \\sqrt{2}$ (square) or the three half-plane tests of an
     equilateral triangle whose edges lie at distance $0.625\\, r$ from the centre (triangle). Radii lie in
-    $[\\min(H, W)/10, \\min(H, W)/4]$. Backgrounds are a random colour times a sum of two random
+    $[\\min(H, W)/6, \\min(H, W)/3]$. Backgrounds are a random colour plus two random
     sinusoidal gratings, plus Gaussian pixel noise ($\\sigma = 0.04$) over the whole image.
 
     Examples
@@ -107,7 +107,7 @@ def _draw_chunk(
     freq = uniform(0.05, 0.4, 2, 1, 1)
     angle = uniform(0, np.pi, 2, 1, 1)
     phase = uniform(0, 2 * np.pi, 2, 1, 1)
-    amp = uniform(0.03, 0.15, 2, 1, 1)
+    amp = uniform(0.02, 0.1, 2, 1, 1)
     gratings = amp * np.sin(freq * (np.cos(angle) * x + np.sin(angle) * y) + phase)  # (m, 2, H, W)
     image = base + gratings.sum(axis=1, keepdims=True)  # (m, 3, H, W)
     mask = np.zeros((m, height, width), dtype=np.int64)
@@ -115,7 +115,7 @@ def _draw_chunk(
     # Shapes: how many, which class, where, how big, which way round, which colour.
     count = rng.integers(1, _MAX_SHAPES + 1, size=chunk)[:m]
     kind = rng.integers(1, 4, size=(chunk, _MAX_SHAPES))[:m]
-    radius = uniform(side / 10, side / 4, _MAX_SHAPES)
+    radius = uniform(side / 6, side / 3, _MAX_SHAPES)
     cy = uniform(0, height, _MAX_SHAPES)
     cx = uniform(0, width, _MAX_SHAPES)
     theta = uniform(0, 2 * np.pi, _MAX_SHAPES)
