@@ -8,6 +8,8 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 JOBS   ?= auto
+# Tools that tests call as commands (nbgrader runs `alembic`, the grader `jupyter`) come from the venv.
+export PATH := $(abspath $(VENV))/bin:$(PATH)
 
 .PHONY: book test install browser lint bench clean
 
