@@ -10,6 +10,8 @@ from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from convlab.viz.grids import new_figure
+
 __all__ = ["segmentation_cmap", "colorize_mask", "show_segmentation", "compare_predictions"]
 
 # Background dark grey, then distinct colours (Okabe-Ito, readable with colour-blindness).
@@ -196,7 +198,8 @@ def _grid(rows: list[tuple[str, np.ndarray]], class_names: Sequence[str], max_im
                 f"got {arr.shape}"
             )
     cmap, norm = segmentation_cmap(k)
-    fig = Figure(figsize=(1.6 * n + 1.2, 1.6 * len(rows) + 0.5), layout="constrained")
+    fig = new_figure(1.6 * n + 1.2, 1.6 * len(rows) + 0.5, dpi=80)  # shown when a cell returns it
+    fig.set_layout_engine("constrained")
     axes = fig.subplots(len(rows), n, squeeze=False)
     for r, (label, arr) in enumerate(rows):
         for c in range(n):
