@@ -1,7 +1,7 @@
 """A synthetic segmentation data set: coloured shapes on textured, noisy backgrounds (chapter 7).
 
-Every image holds one to three shapes -- circles, squares and triangles, of random size, colour,
-position and rotation -- drawn in turn, so later shapes occlude earlier ones. The mask gives every
+Every image holds one to three shapes -- circles, squares and upright triangles, of random size,
+colour and position -- drawn in turn, so later shapes occlude earlier ones. The mask gives every
 pixel its class: 0 background, 1 circle, 2 square, 3 triangle. Colour says nothing about the class,
 so a network has to look at the outline. The images are drawn with coordinate grids (no loop over
 pixels), the set is a pure function of its seed, and nothing is downloaded.
@@ -23,6 +23,7 @@ __all__ = ["CLASS_NAMES", "make_shapes", "ShapesDataset"]  # noqa: F822 (ShapesD
 CLASS_NAMES: tuple[str, ...] = ("background", "circle", "square", "triangle")
 
 _MAX_SHAPES = 3
+_MAX_TILT = 0.0  # radians; squares and triangles stand upright, tilted by at most this
 _PIXELS_PER_CHUNK = 2**20  # pixels drawn at once: bounds the temporary (chunk, H, W) arrays
 
 
@@ -60,8 +61,9 @@ def make_shapes(n: int, size: int | tuple[int, int] = 64, seed: int = 0) -> tupl
 
     Notes
     -----
-    A shape of class $c$ with centre $(c_y, c_x)$, radius $r$ and rotation $\\theta$ covers the pixels
-    whose rotated offsets $(u, v)$ from the centre satisfy $u^2 + v^2 \\le r^2$ (circle),
+    A shape of class $c$ with centre $(c_y, c_x)$ and radius $r$ covers the pixels whose offsets
+    $(u, v)$ from the centre (rotated by a tilt $\\theta$, zero in this release) satisfy
+    $u^2 + v^2 \\le r^2$ (circle),
     $\\max(|u|, |v|) \\le 1.2\\, r / \\sqrt{2}$ (square) or the three half-plane tests of an
     equilateral triangle whose edges lie at distance $0.625\\, r$ from the centre (triangle). Radii lie in
     $[\\min(H, W)/6, \\min(H, W)/3]$. Backgrounds are a random colour plus two random
@@ -118,7 +120,7 @@ def _draw_chunk(
     radius = uniform(side / 6, side / 3, _MAX_SHAPES)
     cy = uniform(0, height, _MAX_SHAPES)
     cx = uniform(0, width, _MAX_SHAPES)
-    theta = uniform(0, 2 * np.pi, _MAX_SHAPES)
+    theta = uniform(-_MAX_TILT, _MAX_TILT, _MAX_SHAPES)
     colour = uniform(0, 1, _MAX_SHAPES, 3)
     shade = uniform(-0.08, 0.08, _MAX_SHAPES, 1)
     # Keep every shape visible: a colour too close to the background mean is mirrored away from it.
