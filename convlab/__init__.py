@@ -2,21 +2,24 @@
 
 The submodules follow the course:
 
-==========================  =====================================================
-:mod:`convlab.arithmetic`   output sizes and padding rules (chapter 3)
-:mod:`convlab.signal`       1-D and 2-D convolution in the signal-processing sense (chapters 1-2)
-:mod:`convlab.functional`   NCHW NumPy operators equal to ``torch.nn.functional``
-:mod:`convlab.matrix`       convolution as a matrix multiplication (chapter 4)
-:mod:`convlab.autograd`     backpropagation through a convolution (chapter 4)
-:mod:`convlab.transposed`   three views of transposed convolution, TensorFlow's variant (chapter 5)
-:mod:`convlab.upsample`     bilinear kernels, resize-convolution, checkerboard maps (chapter 6)
-:mod:`convlab.fcn`          fully convolutional networks in torch (chapter 7)
-:mod:`convlab.data`         a synthetic segmentation data set (chapter 7)
-:mod:`convlab.metrics`      confusion matrix, pixel accuracy, mean IoU (chapter 7)
-:mod:`convlab.viz`          figures and animations used by the chapters
-:mod:`convlab.widgets`      ipywidgets explorers
-:mod:`convlab.grading`      the checks behind the exercises
-==========================  =====================================================
+============================  ===========================================================================
+:mod:`convlab.arithmetic`     output sizes and padding rules (chapter 3)
+:mod:`convlab.signal`         1-D and 2-D convolution in the signal-processing sense (chapters 1-2)
+:mod:`convlab.functional`     NCHW NumPy operators equal to ``torch.nn.functional``
+:mod:`convlab.matrix`         convolution as a matrix multiplication (chapter 4)
+:mod:`convlab.autograd`       backpropagation through a convolution (chapter 4)
+:mod:`convlab.transposed`     three views of transposed convolution, TensorFlow's variant (chapter 5)
+:mod:`convlab.upsample`       bilinear kernels, resize-convolution, checkerboard maps (chapter 6)
+:mod:`convlab.fcn`            fully convolutional networks in torch (chapter 7)
+:mod:`convlab.data`           a synthetic segmentation data set (chapter 7)
+:mod:`convlab.metrics`        confusion matrix, pixel accuracy, mean IoU (chapter 7)
+:mod:`convlab.training`       the training loop with AMP and channels-last (chapters 7-8)
+:mod:`convlab.benchmarking`   timing upsampling operators and training throughput (chapter 8)
+:mod:`convlab.viz`            figures and animations used by the chapters
+:mod:`convlab.widgets`        ipywidgets explorers
+:mod:`convlab.grading`        the checks behind the exercises
+:mod:`convlab.course`         the ``convlab-course`` instructor command
+============================  ===========================================================================
 
 Submodules are imported on first use, so ``import convlab`` stays fast and does not import torch.
 """
@@ -42,6 +45,8 @@ _SUBMODULES = (
     "widgets",
     "grading",
     "training",
+    "benchmarking",
+    "course",
 )
 
 __all__ = ["device", "__version__", *_SUBMODULES]
