@@ -39,7 +39,7 @@ UPSAMPLERS: tuple[str, ...] = (
     "bilinear + conv3x3",
     "conv3x3 + shuffle",
 )
-#: Numeric formats: plain float32, float32 inputs on TF32 Tensor Cores, bfloat16 weights and inputs.
+#: The numeric formats compared (plain float32; float32 on TF32 Tensor Cores; bfloat16 weights and inputs).
 PRECISIONS: tuple[str, ...] = ("fp32", "tf32", "bf16")
 
 

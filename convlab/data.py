@@ -64,7 +64,8 @@ def make_shapes(n: int, size: int | tuple[int, int] = 64, seed: int = 0) -> tupl
     A shape of class $c$ with centre $(c_y, c_x)$ and radius $r$ covers the pixels whose offsets
     $(u, v)$ from the centre (rotated by a tilt $\\theta$, zero in this release) satisfy
     $u^2 + v^2 \\le r^2$ (circle),
-    $\\max(|u|, |v|) \\le 1.2\\, r / \\sqrt{2}$ (square) or the three half-plane tests of an
+    $\\max(\\lvert u\\rvert, \\lvert v\\rvert) \\le 1.2\\, r / \\sqrt{2}$ (square) or the three
+    half-plane tests of an
     equilateral triangle whose edges lie at distance $0.625\\, r$ from the centre (triangle). Radii lie in
     $[\\min(H, W)/6, \\min(H, W)/3]$. Backgrounds are a random colour plus two random
     sinusoidal gratings, plus Gaussian pixel noise ($\\sigma = 0.04$) over the whole image.
@@ -191,8 +192,10 @@ def _build_dataset_class() -> type:
 
         Attributes
         ----------
-        images : torch.Tensor, shape (n, 3, H, W), float32
-        masks : torch.Tensor, shape (n, H, W), int64
+        images : torch.Tensor
+            Float32 images of shape ``(n, 3, H, W)``.
+        masks : torch.Tensor
+            Int64 class maps of shape ``(n, H, W)``.
 
         See Also
         --------

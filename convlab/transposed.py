@@ -512,8 +512,8 @@ def tf_conv2d_transpose(
     See Also
     --------
     tf.nn.conv2d_transpose : the TensorFlow function this reproduces.
-    conv_transpose2d_scatter, torch.nn.functional.conv_transpose2d : PyTorch's form, which pads
-        symmetrically and takes ``output_padding`` instead of an output shape.
+    conv_transpose2d_scatter, torch.nn.functional.conv_transpose2d : the PyTorch form (symmetric
+        padding and ``output_padding`` instead of an output shape).
 
     Notes
     -----

@@ -106,7 +106,7 @@ def clean_environment(home: str, seed: str, extra: dict | None = None) -> dict:
 class LimitedKernelManager(AsyncKernelManager):
     """An ``AsyncKernelManager`` that launches through the limits wrapper with a clean environment."""
 
-    memory_mb = Integer(2048, help="Address-space cap of the kernel process, in MiB (0: none).").tag(
+    memory_mb = Integer(2048, help="Address-space cap of the kernel process in MiB; 0 means no cap.").tag(
         config=True
     )
     kernel_env = Dict(help="The kernel's complete environment (see clean_environment).").tag(config=True)

@@ -735,7 +735,7 @@ def arithmetic_cases_figure(*, transposed: bool = False, dpi: float = 80) -> Fig
     Returns
     -------
     matplotlib.figure.Figure
-        Two axes per case of :data:`DUMOULIN_VISIN_CASES` (input and output), titled with the case.
+        Two axes per case of ``DUMOULIN_VISIN_CASES`` (input and output), titled with the case.
 
     Raises
     ------

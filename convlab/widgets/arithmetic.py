@@ -37,7 +37,7 @@ def dumoulin_visin_case(i: int, k: int, s: int = 1, p: int = 0, d: int = 1) -> s
 
     See Also
     --------
-    convlab.viz.DUMOULIN_VISIN_CASES : the sizes of their figures.
+    convlab.viz.arithmetic_cases_figure : the figure of these cases.
 
     Notes
     -----
@@ -180,7 +180,7 @@ class ArithmeticExplorer:
 
     Attributes
     ----------
-    controls : dict of str to ipywidgets.ValueWidget
+    controls : dict
         ``i``, ``k``, ``s``, ``p``, ``d``, ``output_padding`` sliders and the ``transposed`` toggle.
     summary : ipywidgets.HTML
         Output size, formula, case, torch call, or the reason the combination is impossible.

@@ -159,7 +159,7 @@ class InterpolationExplorer:
 
     Attributes
     ----------
-    controls : dict of str to ipywidgets.ValueWidget
+    controls : dict
         ``mode`` dropdown, ``scale_factor`` slider, ``align_corners`` dropdown (None/False/True).
     summary : ipywidgets.HTML
         Sizes and the torch call, or the reason the combination is impossible.

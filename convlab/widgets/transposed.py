@@ -273,7 +273,7 @@ class TransposedExplorer:
 
     Attributes
     ----------
-    controls : dict of str to ipywidgets.ValueWidget
+    controls : dict
         ``input_size``, ``kernel_size``, ``stride``, ``padding``, ``output_padding`` sliders,
         the ``mode`` toggle (PyTorch / TensorFlow SAME) and the ``output_shape`` dropdown.
     summary : ipywidgets.HTML
