@@ -176,3 +176,19 @@ def test_animation_html_rejects_non_animations():
 def test_new_figure_rejects_bad_size():
     with pytest.raises(ValueError, match="`width`"):
         new_figure(0, 1)
+
+
+def test_animation_html_makes_no_third_party_request_on_the_course_site():
+    """The player's icon stylesheet is fetched only by pages without Font Awesome (Jupyter, Colab)."""
+    import re
+
+    from matplotlib.animation import FuncAnimation
+
+    from convlab.viz import animation_html, new_figure
+
+    fig = new_figure(1, 1, dpi=20)
+    fig.add_subplot()
+    html = animation_html(FuncAnimation(fig, lambda i: [], frames=2)).data
+    assert not re.search(r"<link[^>]+https://", html)
+    assert 'querySelector(\'script[src*="fontawesome"]' in html
+    assert "font-awesome.min.css" in html

@@ -14,6 +14,7 @@ chapter uses the same ones.
 from __future__ import annotations
 
 import numbers
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -510,6 +511,22 @@ def grid_figure(
     return fig
 
 
+# matplotlib's player links Font Awesome from a CDN for its button icons. The course website
+# already ships Font Awesome, so the player only fetches the stylesheet where the page has none
+# (Jupyter, Colab): the static site then makes no third-party request.
+_FONT_AWESOME_LINK = re.compile(r'<link rel="stylesheet"\s+href="(https://[^"]*font-awesome[^"]*)">')
+_FONT_AWESOME_LOADER = r"""<script>
+(function () {
+  if (!document.querySelector('script[src*="fontawesome"], link[href*="font-awesome"]')) {
+    var link = document.createElement("link");
+    link.rel = "stylesheet";
+    link.href = "\1";
+    document.head.appendChild(link);
+  }
+})();
+</script>"""
+
+
 def animation_html(anim, *, fps: float | None = None, embed_limit_mb: float = 20.0, loop: bool = True):
     """Render a matplotlib animation as self-contained HTML/JavaScript and close its figure.
 
@@ -571,4 +588,4 @@ def animation_html(anim, *, fps: float | None = None, embed_limit_mb: float = 20
     with plt.rc_context({"animation.embed_limit": float(embed_limit_mb)}):
         html = anim.to_jshtml(fps=fps, default_mode="loop" if loop else "once")
     plt.close(fig)
-    return HTML(html)
+    return HTML(_FONT_AWESOME_LINK.sub(_FONT_AWESOME_LOADER, html, count=1))
