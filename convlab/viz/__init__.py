@@ -8,6 +8,8 @@ static website without a kernel.
 
 from convlab.viz.grids import *  # noqa: F403
 from convlab.viz.grids import __all__ as _grids_all
+from convlab.viz.performance import *  # noqa: F403
+from convlab.viz.performance import __all__ as _performance_all
 from convlab.viz.segmentation import *  # noqa: F403
 from convlab.viz.segmentation import __all__ as _segmentation_all
 from convlab.viz.sliding import *  # noqa: F403
@@ -17,4 +19,11 @@ from convlab.viz.transposed import __all__ as _transposed_all
 from convlab.viz.upsampling import *  # noqa: F403
 from convlab.viz.upsampling import __all__ as _upsampling_all
 
-__all__ = [*_grids_all, *_sliding_all, *_transposed_all, *_upsampling_all, *_segmentation_all]
+__all__ = [
+    *_grids_all,
+    *_sliding_all,
+    *_transposed_all,
+    *_upsampling_all,
+    *_segmentation_all,
+    *_performance_all,
+]
