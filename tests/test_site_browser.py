@@ -91,6 +91,27 @@ def _wait(driver, condition, timeout=20):
 KNOWN_THEME_MESSAGES = ("Got invalid theme mode",)
 
 
+def _save_full_page(driver, path: Path) -> None:
+    """A screenshot of the whole page, not only the window, for a person to look at."""
+    import base64
+
+    size = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
+    shot = driver.execute_cdp_cmd(
+        "Page.captureScreenshot",
+        {
+            "captureBeyondViewport": True,
+            "clip": {
+                "x": 0,
+                "y": 0,
+                "width": size["width"],
+                "height": min(size["height"], 16000),
+                "scale": 1,
+            },
+        },
+    )
+    path.write_bytes(base64.b64decode(shot["data"]))
+
+
 def _severe_logs(driver) -> list[str]:
     return [
         entry["message"]
@@ -108,7 +129,7 @@ def test_page_loads_cleanly(site, browser, page):
         _wait(browser, "return document.querySelectorAll('mjx-container').length > 0")
         errors = browser.execute_script("return document.querySelectorAll('mjx-merror').length")
         assert errors == 0, f"{page}: {errors} formulas failed to typeset"
-    browser.save_screenshot(str(SHOTS / f"{page.replace('/', '_')}.png"))
+    _save_full_page(browser, SHOTS / f"{page.replace('/', '_')}.png")
     assert _severe_logs(browser) == [], f"{page}: JavaScript errors"
 
 
