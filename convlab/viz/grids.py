@@ -388,6 +388,39 @@ def draw_grid(
     return GridArtists(cells=cells, texts=texts, highlights=outlines)
 
 
+def _row_axes(
+    shapes,
+    *,
+    cell: float,
+    gap: float,
+    top: float,
+    bottom: float,
+    margin: float,
+    min_width: float,
+    dpi: float = 80,
+):
+    """A figure with one bare axes per grid shape, in a row, all at the same scale (``cell`` inches).
+
+    Each axes is centred vertically and in a slot at least ``min_width`` cells wide (room for its
+    title); ``margin`` inches are left on both sides. Returns ``(figure, axes)``.
+    """
+    widths = [max(w, min_width) * cell for _, w in shapes]
+    rows = max(h for h, _ in shapes)
+    fig_w = sum(widths) + gap * (len(shapes) - 1) + 2 * margin
+    fig_h = rows * cell + top + bottom
+    fig = new_figure(fig_w, fig_h, dpi=dpi)
+    axes, x0 = [], margin
+    for (h, w), width in zip(shapes, widths, strict=True):
+        y = bottom + (rows - h) * cell / 2
+        ax = fig.add_axes(
+            ((x0 + (width - w * cell) / 2) / fig_w, y / fig_h, w * cell / fig_w, h * cell / fig_h)
+        )
+        ax.set_axis_off()
+        axes.append(ax)
+        x0 += width + gap
+    return fig, axes
+
+
 def _finish_axes(ax: Axes) -> None:
     """Equal aspect, no ticks or spines, limits around everything drawn, row 0 on top."""
     x0, y0, x1, y1 = ax.dataLim.extents

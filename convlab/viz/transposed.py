@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from convlab._validate import _pair, check_array, check_positive
-from convlab.viz.grids import PALETTE, draw_grid, new_figure
+from convlab.viz.grids import PALETTE, _row_axes, draw_grid, new_figure
 
 __all__ = ["stamping_animation", "zero_insertion_figure", "conv_matrix_figure", "im2col_figure"]
 
@@ -33,21 +33,7 @@ def _row_layout(
     shapes, *, cell: float = 0.4, gap: float = 0.45, top: float = 0.7, bottom: float = 0.1, dpi: float = 80
 ):
     """A figure with one axes per grid shape, in a row, all at the same scale (``cell`` inches)."""
-    widths = [max(w, 2.4) * cell for _, w in shapes]
-    rows = max(h for h, _ in shapes)
-    fig_w = sum(widths) + gap * (len(shapes) - 1) + 0.3
-    fig_h = rows * cell + top + bottom
-    fig = new_figure(fig_w, fig_h, dpi=dpi)
-    axes, x0 = [], 0.15
-    for (h, w), width in zip(shapes, widths, strict=True):
-        y = bottom + (rows - h) * cell / 2
-        ax = fig.add_axes(
-            ((x0 + (width - w * cell) / 2) / fig_w, y / fig_h, w * cell / fig_w, h * cell / fig_h)
-        )
-        ax.set_axis_off()
-        axes.append(ax)
-        x0 += width + gap
-    return fig, axes
+    return _row_axes(shapes, cell=cell, gap=gap, top=top, bottom=bottom, margin=0.15, min_width=2.4, dpi=dpi)
 
 
 def _image(value: object, name: str) -> np.ndarray:

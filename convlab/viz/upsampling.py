@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from convlab._validate import check_array, check_choice, check_int, check_positive
-from convlab.viz.grids import PALETTE, draw_grid, new_figure
+from convlab.viz.grids import PALETTE, _row_axes, draw_grid, new_figure
 
 __all__ = [
     "sample_photo",
@@ -461,22 +461,9 @@ def align_corners_figure(in_size: int = 4, out_size: int = 8) -> Figure:
     return fig
 
 
-def _row_axes(shapes, *, cell: float = 0.42, gap: float = 0.7, top: float = 0.75, bottom: float = 0.1):
-    widths = [max(w, 2.5) * cell for _, w in shapes]
-    rows = max(h for h, _ in shapes)
-    fig_w = sum(widths) + gap * (len(shapes) - 1) + 1.0
-    fig_h = rows * cell + top + bottom
-    fig = new_figure(fig_w, fig_h, dpi=80)
-    axes, x0 = [], 0.5
-    for (h, w), width in zip(shapes, widths, strict=True):
-        y = bottom + (rows - h) * cell / 2
-        ax = fig.add_axes(
-            ((x0 + (width - w * cell) / 2) / fig_w, y / fig_h, w * cell / fig_w, h * cell / fig_h)
-        )
-        ax.set_axis_off()
-        axes.append(ax)
-        x0 += width + gap
-    return fig, axes
+def _row_layout(shapes, *, cell: float = 0.42, gap: float = 0.7, top: float = 0.75, bottom: float = 0.1):
+    """A figure with one axes per grid shape, in a row, all at the same scale (``cell`` inches)."""
+    return _row_axes(shapes, cell=cell, gap=gap, top=top, bottom=bottom, margin=0.5, min_width=2.5, dpi=80)
 
 
 def unpooling_figure(input: object | None = None, kernel_size: int = 2) -> Figure:
@@ -526,7 +513,7 @@ def unpooling_figure(input: object | None = None, kernel_size: int = 2) -> Figur
     repeated = interpolate(pooled, scale_factor=k, mode="nearest")[0, 0]
     switches = np.zeros(x.shape, dtype=bool)
     switches.ravel()[np.asarray(idx).ravel()] = True
-    fig, axes = _row_axes([x.shape, pooled.shape[2:], x.shape, x.shape], top=0.95)
+    fig, axes = _row_layout([x.shape, pooled.shape[2:], x.shape, x.shape], top=0.95)
     draw_grid(axes[0], x, color=PALETTE["input"], highlight=switches)
     for r in range(0, x.shape[0], k):
         for c in range(0, x.shape[1], k):
@@ -593,7 +580,7 @@ def pixel_shuffle_figure(upscale_factor: int = 2, size: int = 2) -> Figure:
     y = pixel_shuffle(x, r)[0, 0]
     source = pixel_shuffle(np.ascontiguousarray(channel), r)[0, 0].astype(int)
     shapes = [(n, n)] * (r * r) + [y.shape]
-    fig, axes = _row_axes(shapes, gap=0.35, top=0.9)
+    fig, axes = _row_layout(shapes, gap=0.35, top=0.9)
     for c in range(r * r):
         draw_grid(axes[c], x[0, c], color=_CHANNEL_COLOURS[c])
         axes[c].set_title(f"channel {c}", fontsize=10)
