@@ -7,12 +7,14 @@ Run from the repository root::
 
 Both libraries get the same number of threads: the BLAS/OpenMP environment variables are set
 before NumPy is imported and ``torch.set_num_threads`` is called. Each case is warmed up, then
-timed ``--repeats`` times; the table shows medians. See ``benchmarks/README.md``.
+the two libraries are timed in alternating blocks, at least ``--repeats`` times each, so that
+both see the same (possibly noisy) machine; the table shows medians. See ``benchmarks/README.md``.
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import os
 import sys
 import time
@@ -23,21 +25,47 @@ _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "N
 def _parse() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="threads for both libraries")
-    parser.add_argument("--repeats", type=int, default=7, help="timed runs per case (median reported)")
+    parser.add_argument("--repeats", type=int, default=12, help="timed runs per case and library")
     parser.add_argument("--warmup", type=int, default=2, help="untimed runs per case")
     return parser.parse_args()
 
 
-def _median_ms(fn, repeats: int, warmup: int) -> float:
+def _keep_freed_memory() -> bool:
+    """Let glibc's malloc reuse freed blocks up to 32 MiB instead of returning them to the kernel.
+
+    By default a large block is ``mmap``-ed and every call pays page faults to zero fresh pages
+    for its output: 16 MiB here, about 10 ms. glibc raises that threshold only after a large
+    block is freed, so without this the cost falls on whichever library happens to allocate
+    first, and the ratio measures allocation history rather than the operators.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        m_trim_threshold, m_mmap_threshold = -1, -3
+        return bool(libc.mallopt(m_mmap_threshold, 32 << 20) and libc.mallopt(m_trim_threshold, 1 << 30))
+    except (OSError, AttributeError):  # not glibc
+        return False
+
+
+def _median_ms(ours, theirs, repeats: int, warmup: int, block: int = 3) -> tuple[float, float]:
+    """Median milliseconds of both callables, timed in alternating blocks of ``block`` runs.
+
+    Alternating blocks let both libraries see the same (possibly noisy) machine. Each block
+    starts after a pause and one untimed run: idle BLAS and OpenMP worker threads keep spinning
+    for up to ~0.1 s after a call, and must not steal cores from the other library's block.
+    """
     for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    times.sort()
-    return 1e3 * times[len(times) // 2]
+        ours()
+        theirs()
+    times: tuple[list[float], list[float]] = ([], [])
+    while len(times[1]) < repeats:
+        for fn, record in ((ours, times[0]), (theirs, times[1])):
+            time.sleep(0.25)
+            fn()
+            for _ in range(block):
+                start = time.perf_counter()
+                fn()
+                record.append(time.perf_counter() - start)
+    return tuple(1e3 * sorted(t)[len(t) // 2] for t in times)
 
 
 def _cases(np, torch):
@@ -72,14 +100,9 @@ def _cases(np, torch):
     (z,) = arrays((16, 64, 64, 64))
     tz = torch.from_numpy(z)
 
-    def interpolate():
-        from convlab.functional import interpolate  # written separately; may be missing for now
-
-        return interpolate(z, scale_factor=2, mode="bilinear", align_corners=False)
-
     yield (
         "interpolate bilinear x2 (16,64,64,64)",
-        interpolate,
+        lambda: F.interpolate(z, scale_factor=2, mode="bilinear", align_corners=False),
         lambda: tf.interpolate(tz, scale_factor=2, mode="bilinear", align_corners=False),
         2.0,
     )
@@ -91,13 +114,15 @@ def main() -> int:
         os.environ[var] = str(args.threads)
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
 
+    malloc = "glibc malloc keeps freed memory" if _keep_freed_memory() else "default malloc"
     import numpy as np
     import torch
 
     torch.set_num_threads(args.threads)
     print(
-        f"threads={args.threads}  numpy {np.__version__}  torch {torch.__version__}  "
-        f"(median of {args.repeats} runs after {args.warmup} warm-up runs)"
+        f"threads={args.threads}  numpy {np.__version__}  torch {torch.__version__}  {malloc}\n"
+        f"median of >= {args.repeats} runs in alternating blocks (convlab, torch, convlab, ...) "
+        f"after {args.warmup} warm-up runs"
     )
     header = f"{'case':<56} {'convlab ms':>10} {'torch ms':>9} {'ratio':>6} {'target':>7}  result"
     print(header)
@@ -105,13 +130,7 @@ def main() -> int:
     misses = 0
     with torch.inference_mode():
         for name, ours, theirs, target in _cases(np, torch):
-            try:
-                ours_ms = _median_ms(ours, args.repeats, args.warmup)
-            except (ImportError, NotImplementedError, AttributeError) as exc:
-                reason = f"{type(exc).__name__}: {exc}"
-                print(f"{name:<56} {'-':>10} {'-':>9} {'-':>6} {target:>7.2f}  SKIP ({reason})")
-                continue
-            torch_ms = _median_ms(theirs, args.repeats, args.warmup)
+            ours_ms, torch_ms = _median_ms(ours, theirs, args.repeats, args.warmup)
             ratio = ours_ms / torch_ms
             verdict = "PASS" if ratio <= target else "MISS"
             misses += verdict == "MISS"

@@ -12,8 +12,6 @@ first.
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
 from convlab._validate import (
@@ -25,6 +23,7 @@ from convlab._validate import (
     check_positive,
     result_dtype,
 )
+from convlab.functional import _pieces
 from convlab.functional.im2col import _col2im, _windows
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]
@@ -82,20 +81,9 @@ def _cast(a: np.ndarray, dtype: np.dtype) -> np.ndarray:
 # --------------------------------------------------------------------------- kernels
 
 
-def _blas_threads() -> int:
-    """Threads the BLAS will use, read the way OpenBLAS reads them when NumPy loads it."""
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        value = os.environ.get(var, "").strip()
-        if value.isdigit() and int(value) > 0:
-            return int(value)
-    return os.cpu_count() or 1
-
-
-# im2col piece. Single-threaded, about 1 MiB of columns: big enough to keep BLAS busy, small
-# enough to stay in cache. Multi-threaded BLAS hands every call to its worker threads and waits
-# for all of them, which costs little on an idle machine but can cost milliseconds per call on a
-# busy one; there, fewer and bigger pieces (16 MiB per thread) are the safer trade.
-_CHUNK_BYTES = 1 << 20 if _blas_threads() == 1 else (16 << 20) * min(_blas_threads(), 16)
+# Piece size: about 8 MiB of columns (one 32-channel 64x64 sample with a 3x3 kernel is 4.9 MiB).
+# Big enough to keep the BLAS at full speed, small enough to stay in the last-level cache.
+_PIECE_BYTES = 8 << 20
 
 
 def _conv2d_core(
@@ -105,44 +93,76 @@ def _conv2d_core(
     pads: tuple[int, int, int, int],
     dilation: tuple[int, int],
     groups: int,
+    bias: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Cross-correlate ``x (N, C, H, W)`` with ``w (F, C/g, kh, kw)``; sizes already validated.
+    """Cross-correlate ``x (N, C, H, W)`` with ``w (F, C/g, kh, kw)`` and add ``bias``; sizes validated.
 
-    im2col + GEMM in cache-sized pieces: a few samples (or a band of output rows of one sample)
-    at a time are zero-padded into a reused buffer, their windows copied tap by tap into a
-    reused ``(C, kh, kw, rows, Wo)`` column buffer, and one batched matrix product per piece
-    writes straight into the output. Small pieces keep BLAS fed from cache.
+    im2col + GEMM, piece by piece: a few samples (or a band of output rows of one sample) are
+    zero-padded, their windows copied tap by tap into a ``(C, kh, kw, positions)`` column matrix,
+    and one batched matrix product per piece (one per group) gives their outputs. Pieces are
+    independent, so they run side by side on all cores (:mod:`convlab.functional._pieces`).
+
+    With stride 1 the columns are cheaper still: in the flattened padded image a window row for
+    tap ``(i, j)`` is the contiguous run starting at ``i * dh * Wp + j * dw``, so each tap is one
+    block copy. Each output row then comes out ``Wp`` wide and its last ``Wp - Wo`` entries
+    (windows that wrapped around the row end) are dropped.
     """
     n, c, h, wd = x.shape
     f, cg, kh, kw = w.shape
     top, bottom, left, right = pads
-    padded_shape = (c, h + top + bottom, wd + left + right)
-    ho = (padded_shape[1] - dilation[0] * (kh - 1) - 1) // stride[0] + 1
-    wo = (padded_shape[2] - dilation[1] * (kw - 1) - 1) // stride[1] + 1
+    (sh, sw), (dh, dw) = stride, dilation
+    hp, wp = h + top + bottom, wd + left + right
+    ho = (hp - dh * (kh - 1) - 1) // sh + 1
+    wo = (wp - dw * (kw - 1) - 1) // sw + 1
     k = cg * kh * kw
-    row_bytes = c * kh * kw * wo * x.itemsize
-    rows = max(1, min(ho, _CHUNK_BYTES // row_bytes))  # output rows per piece
-    step = max(1, min(n, _CHUNK_BYTES // (row_bytes * ho))) if rows == ho else 1  # samples per piece
+    flat = stride == (1, 1) and 4 * (wp - wo) <= wo  # at most 20% of wrapped-around windows
+    row = wp if flat else wo  # columns per output row
     weights = w.reshape(groups, f // groups, k)
-    out = np.empty((n, f, ho * wo), dtype=x.dtype)
-    canvas = np.zeros((step, *padded_shape), dtype=x.dtype)
-    flat = np.empty(step * c * kh * kw * rows * wo, dtype=x.dtype)
-    for start in range(0, n, step):
-        m = min(step, n - start)
-        canvas[:m, :, top : top + h, left : left + wd] = x[start : start + m]
-        windows = _windows(canvas[:m], (kh, kw), stride, dilation)  # view (m, C, kh, kw, Ho, Wo)
-        for u in range(0, ho, rows):
-            r = min(rows, ho - u)
-            cols = flat[: m * c * kh * kw * r * wo].reshape(m, c, kh, kw, r, wo)
+    out = np.empty((n, f, ho, wo), dtype=x.dtype)
+    bias_column = None if bias is None else bias[:, None]
+
+    def piece(bounds: tuple[int, int, int, int]) -> None:
+        a, b, u, v = bounds  # samples a..b-1, output rows u..v-1
+        m, r = b - a, v - u
+        y0, span = u * sh, (r - 1) * sh + dh * (kh - 1) + 1  # padded rows read: y0 .. y0+span-1
+        tail = (kw - 1) * dw if flat else 0  # the last window row runs past the grid
+        canvas = np.zeros((m, c, span * wp + tail), dtype=x.dtype)
+        grid = canvas[:, :, : span * wp].reshape(m, c, span, wp)
+        lo, hi = max(y0, top), min(y0 + span, top + h)  # padded rows that hold input rows
+        if lo < hi:
+            grid[:, :, lo - y0 : hi - y0, left : left + wd] = x[a:b, :, lo - top : hi - top]
+        cols = np.empty((m, c, kh, kw, r * row), dtype=x.dtype)
+        if flat:
             for i in range(kh):
                 for j in range(kw):
-                    cols[:, :, i, j] = windows[:, :, i, j, u : u + r]
-            np.matmul(
-                weights,
-                cols.reshape(m, groups, k, r * wo),
-                out=out[start : start + m, :, u * wo : (u + r) * wo].reshape(m, groups, f // groups, r * wo),
-            )
-    return out.reshape(n, f, ho, wo)
+                    start = i * dh * wp + j * dw
+                    cols[:, :, i, j] = canvas[:, :, start : start + r * wp]
+        else:
+            windows = _windows(grid, (kh, kw), stride, dilation)  # view (m, C, kh, kw, r, Wo)
+            for i in range(kh):
+                for j in range(kw):
+                    cols[:, :, i, j] = windows[:, :, i, j].reshape(m, c, r * wo)
+        # one product per group; without wrapped-around windows it is written straight to `out`
+        rows = out.reshape(n, f, ho * wo)[a:b, :, u * wo : v * wo] if not flat else None
+        result = np.matmul(
+            weights,
+            cols.reshape(m, groups, k, r * row),
+            out=None if flat else rows.reshape(m, groups, f // groups, r * wo),
+        ).reshape(m, f, r * row)
+        if bias_column is not None:
+            result += bias_column  # on whole rows while they are contiguous
+        if flat:
+            out[a:b, :, u:v] = result.reshape(m, f, r, wp)[..., :wo]
+
+    row_bytes = c * kh * kw * row * x.itemsize
+    if row_bytes * ho <= _PIECE_BYTES:  # whole samples per piece
+        samples = _PIECE_BYTES // (row_bytes * ho)
+        pieces = [(a, b, 0, ho) for a, b in _pieces.split(n, samples, _pieces.threads())]
+    else:  # bands of output rows of one sample
+        bands = _pieces.split(ho, max(1, _PIECE_BYTES // row_bytes), 1)
+        pieces = [(s, s + 1, u, v) for s in range(n) for u, v in bands]
+    _pieces.run(piece, pieces, flops=2.0 * n * f * ho * wo * k)
+    return out
 
 
 def _conv_transpose2d_core(
@@ -153,10 +173,11 @@ def _conv_transpose2d_core(
     out_size: tuple[int, int],
     dilation: tuple[int, int],
     groups: int,
+    bias: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Adjoint of :func:`_conv2d_core`: ``w (C_in, C_out/g, kh, kw)``; sizes already validated."""
+    """Adjoint of :func:`_conv2d_core` (plus ``bias``): ``w (C_in, C_out/g, kh, kw)``; sizes validated."""
     if dilation == (1, 1):
-        return _conv_transpose2d_phases(x, w, stride, padding, out_size, groups)
+        return _conv_transpose2d_phases(x, w, stride, padding, out_size, groups, bias)
     n, c, h, wd = x.shape
     _, fg, kh, kw = w.shape
     cg = c // groups
@@ -170,7 +191,10 @@ def _conv_transpose2d_core(
     )
     full = _col2im(cols, canvas, stride, dilation)
     out = full[:, :, ph : ph + oh, pw : pw + ow]
-    return out if out.shape == full.shape else np.ascontiguousarray(out)
+    out = out if out.shape == full.shape else np.ascontiguousarray(out)
+    if bias is not None:
+        out += bias[:, None, None]
+    return out
 
 
 def _conv_transpose2d_phases(
@@ -180,6 +204,7 @@ def _conv_transpose2d_phases(
     padding: tuple[int, int],
     out_size: tuple[int, int],
     groups: int,
+    bias: np.ndarray | None = None,
 ) -> np.ndarray:
     """Undilated transposed convolution as ONE stride-1 convolution and a pixel shuffle.
 
@@ -202,7 +227,8 @@ def _conv_transpose2d_phases(
     taps = taps.reshape(groups, cg, fg, th, sh, tw, sw)[:, :, :, ::-1, :, ::-1, :]
     sub = taps.transpose(0, 2, 4, 6, 1, 3, 5).reshape(groups * fg * sh * sw, cg, th, tw)
     pads = (th - 1, qh - h, tw - 1, qw - wd)
-    phases = _conv2d_core(x, np.ascontiguousarray(sub), (1, 1), pads, (1, 1), groups)
+    phase_bias = None if bias is None else np.repeat(bias, sh * sw)  # channels (C_out, r_h, r_w)
+    phases = _conv2d_core(x, np.ascontiguousarray(sub), (1, 1), pads, (1, 1), groups, phase_bias)
     phases = phases.reshape(n, groups * fg, sh, sw, qh, qw)
     out = np.empty((n, groups * fg, oh, ow), dtype=x.dtype)
     for rh in range(sh):
@@ -262,9 +288,9 @@ def _conv_nd(input, weight, bias, stride, padding, dilation, groups, spatial: in
                 f"the kernel does not fit the padded input along the {axis}: `weight` size {k} with "
                 f"`dilation` {dd} spans {dd * (k - 1) + 1} > input {size} + `padding` {before + after}"
             )
-    out = _conv2d_core(_cast(x, dtype), _cast(w, dtype), s, pads, d, groups)
-    if b is not None:
-        out += b.astype(dtype)[:, None, None]
+    out = _conv2d_core(
+        _cast(x, dtype), _cast(w, dtype), s, pads, d, groups, None if b is None else _cast(b, dtype)
+    )
     if spatial == 1:
         out = out[:, :, 0, :]
     return out[0] if unbatched else out
@@ -311,9 +337,8 @@ def _conv_transpose_nd(
                 f"dilation*(k-1) + output_padding + 1 = {o} is not positive"
             )
         size.append(o)
-    out = _conv_transpose2d_core(_cast(x, dtype), _cast(w, dtype), s, p, tuple(size), d, groups)
-    if b is not None:
-        out += b.astype(dtype)[:, None, None]
+    bias = None if b is None else _cast(b, dtype)
+    out = _conv_transpose2d_core(_cast(x, dtype), _cast(w, dtype), s, p, tuple(size), d, groups, bias)
     if spatial == 1:
         out = out[:, :, 0, :]
     return out[0] if unbatched else out
