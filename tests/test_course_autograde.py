@@ -361,3 +361,21 @@ def test_a_submission_newer_than_its_grade_is_reported_stale(graded):
         assert _rows(export_csv(course))["blank"]["status"] == "stale"
     finally:
         stamp.write_text(saved)
+
+
+def test_a_students_patches_never_reach_the_next_kernel(graded):
+    """One worker, one fork server: the patcher's kernel dies with its patches; the next is clean."""
+    course, spec, expect = graded["course"], graded["spec"], graded["expect"]
+    order = ["monkeypatch", "planted_bug"]  # queued in this order, to the same worker
+    records = autograde(course, spec.id, order, jobs=1, limits=LIMITS, progress=False)
+    for student in order:
+        assert (records[student]["score"], records[student]["status"]) == expect[student][:2]
+
+
+def test_fresh_kernels_grade_exactly_like_forked_ones(graded):
+    course, spec, expect = graded["course"], graded["spec"], graded["expect"]
+    students = ["correct", "planted_bug", "os_exit", "memory_bomb"]
+    records = autograde(course, spec.id, students, jobs=2, limits=LIMITS, progress=False, fresh_kernels=True)
+    for student in students:
+        assert (records[student]["score"], records[student]["status"]) == expect[student][:2]
+        assert all(word in records[student]["reason"] for word in expect[student][2])

@@ -2,9 +2,10 @@
 
 Design. nbgrader's gradebook is one SQLite file, and nbgrader's ``autograde`` grades one student
 after another in one process. Here ``--jobs N`` long-lived worker processes
-(:mod:`convlab.course.runner`) each grade one submission at a time in a scratch course of their
-own, with a copy of the gradebook taken when the run began; the parent merges each result into
-the real gradebook serially, through nbgrader's ``Gradebook`` API, as results arrive:
+(:mod:`convlab.course.runner`) each grade one submission at a time, in a kernel forked from a
+preloaded fork server (:mod:`convlab.course.forkserver`), in a scratch course of their own with
+a copy of the gradebook taken when the run began; the parent merges each result into the real
+gradebook serially, through nbgrader's ``Gradebook`` API, as results arrive:
 
 * scores replace the old ones for every test cell of the submission; when grading failed the
   scores become 0 and the failure is recorded, so a re-grade never leaves stale points behind;
@@ -59,13 +60,13 @@ class GradingLimits:
 class _Worker:
     """One long-lived grading process; replaced when it hangs or dies."""
 
-    def __init__(self, log: Path) -> None:
-        self.log, self.proc = log, None
+    def __init__(self, log: Path, fresh_kernels: bool = False) -> None:
+        self.log, self.proc, self.fresh_kernels = log, None, fresh_kernels
 
     def _start(self) -> None:
         env = {k: v for k, v in os.environ.items() if k != SEED_VARIABLE}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "convlab.course.runner"],
+            [sys.executable, "-m", "convlab.course.runner", *(["--fresh-kernels"] * self.fresh_kernels)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=open(self.log, "a"),  # noqa: SIM115 (owned by the process)
@@ -207,6 +208,7 @@ def autograde(
     jobs: int | None = None,
     limits: GradingLimits | None = None,
     progress: bool = True,
+    fresh_kernels: bool = False,
 ) -> dict[str, dict]:
     """Grade every submission of ``assignment`` (or ``students``) and merge into the gradebook.
 
@@ -221,6 +223,10 @@ def autograde(
     limits : GradingLimits, optional
     progress : bool
         Show a tqdm progress bar on stderr.
+    fresh_kernels : bool
+        Start every kernel as a new process (``python -m ipykernel_launcher``) instead of forking
+        it from the worker's preloaded fork server (:mod:`convlab.course.forkserver`). Slower by
+        seconds per notebook; the limits and the isolation are the same.
 
     Returns
     -------
@@ -282,7 +288,9 @@ def autograde(
                 worker.kill()
 
         threads = [
-            threading.Thread(target=serve, args=(_Worker(scratch / f"worker-{i}.log"),), daemon=True)
+            threading.Thread(
+                target=serve, args=(_Worker(scratch / f"worker-{i}.log", fresh_kernels),), daemon=True
+            )
             for i in range(min(jobs, max(1, len(students))))
         ]
         for thread in threads:

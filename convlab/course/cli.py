@@ -42,6 +42,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--memory", type=int, default=2048, help="memory per kernel, MiB; 0 for none (default 2048)"
     )
+    p.add_argument(
+        "--fresh-kernels",
+        action="store_true",
+        help="start each kernel as a new process instead of forking a preloaded one (slower)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     p = sub.add_parser("feedback", help="per-student HTML feedback without hidden tests")
@@ -92,7 +97,13 @@ def _autograde(course, args) -> int:
 
     limits = GradingLimits(timeout=args.timeout, memory_mb=args.memory)
     records = autograde(
-        course, args.assignment, args.student, args.jobs, limits, progress=not args.no_progress
+        course,
+        args.assignment,
+        args.student,
+        args.jobs,
+        limits,
+        progress=not args.no_progress,
+        fresh_kernels=args.fresh_kernels,
     )
     seeds = {r["seed"] for r in records.values()}
     for student, record in sorted(records.items()):

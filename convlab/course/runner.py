@@ -2,9 +2,12 @@
 
 The parent (:mod:`convlab.course.autograde`) starts a few of these as long-lived processes and
 feeds them jobs, one JSON line on stdin each; the worker answers with one JSON line on stdout.
-Staying alive between jobs saves importing nbgrader (seconds) per notebook; each job still gets
-a fresh kernel, a fresh scratch folder and a fresh copy of the gradebook, so students never share
-state. For one job the worker
+Staying alive between jobs saves importing nbgrader (seconds) per notebook, and each worker keeps
+a fork server (:mod:`convlab.course.forkserver`) that has imported ipykernel, NumPy, PyTorch,
+matplotlib and ``convlab`` once, so a kernel starts in a fraction of a second (``--fresh-kernels``
+starts them as new processes instead). Each job still gets a kernel process of its own, a fresh
+scratch folder and a fresh copy of the gradebook, so students never share state. For one job the
+worker
 
 1. builds ``<scratch>/course``: the assignment's source files *without* notebooks (the kernel
    must not find the solutions), the gradebook as it stood when the run began, and the submission
@@ -12,7 +15,8 @@ state. For one job the worker
 2. runs nbgrader's own ``Autograde`` converter there, configured with the sandboxed executor, the
    kernel limits and the stderr rule (:mod:`convlab.course.sandbox`);
 3. kills whatever the student's code left running (the worker is a child subreaper, so orphans
-   come back to it), then reports the scores held in memory, the repairs and what happened.
+   come back to it; the fork server stays), then reports the scores held in memory, the repairs
+   and what happened.
 
 The parent never trusts files the student's code could have touched for scores; it copies the
 autograded folder for feedback only.
@@ -42,14 +46,38 @@ def _become_subreaper() -> None:
 
 
 def _kill_descendants() -> None:
+    """Kill every process the last notebook left behind; the fork server itself stays."""
     import psutil
 
-    for child in psutil.Process().children(recursive=True):
+    from . import forkserver
+
+    server = forkserver.current.process.pid if forkserver.current is not None else None
+    left = [p for p in psutil.Process().children(recursive=True) if p.pid != server]
+    for child in left:
         try:
             child.kill()
         except psutil.Error:
             pass
-    psutil.wait_procs(psutil.Process().children(recursive=True), timeout=5)
+    psutil.wait_procs(left, timeout=5)
+
+
+def _start_fork_server() -> None:
+    """Start (or restart, if it died) the server that forks preloaded kernels for this worker."""
+    import atexit
+    import tempfile
+
+    from . import forkserver
+
+    if forkserver.current is not None:
+        if forkserver.current.process.poll() is None:
+            return
+        forkserver.current.close()
+    home = tempfile.mkdtemp(prefix="convlab-forkserver-")
+    atexit.register(shutil.rmtree, home, True)
+    env = forkserver.clean_environment(home, "")
+    env.pop("CONVLAB_GRADING_SEED")
+    env["MPLCONFIGDIR"] = os.path.join(home, "matplotlib")
+    forkserver.current = forkserver.ForkServer(env)
 
 
 def _find_notebook(folder: Path, assignment: str) -> tuple[Path | None, list[str]]:
@@ -188,12 +216,17 @@ def main() -> None:
     out = os.fdopen(os.dup(sys.stdout.fileno()), "w")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # stray prints must not corrupt the replies
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
+    fork = "--fresh-kernels" not in sys.argv[1:]
+    if fork:
+        _start_fork_server()  # preloads while nbgrader is imported here
     import nbgrader.converters  # noqa: F401  (imported once, before the first job)
 
     out.write(json.dumps({"ready": True}) + "\n")
     out.flush()
     for line in sys.stdin:
         if line.strip():
+            if fork:
+                _start_fork_server()
             out.write(json.dumps(grade_one(json.loads(line))) + "\n")
             out.flush()
 

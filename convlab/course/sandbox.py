@@ -3,13 +3,16 @@
 Three pieces, all plugged into nbgrader through its configuration (nothing of nbgrader is copied):
 
 ``python -m convlab.course.sandbox --memory-mb N -- CMD...``
-    The kernel launch wrapper. It caps the address space (``RLIMIT_AS``), the size of any file
-    written (``RLIMIT_FSIZE``) and core dumps, asks Linux to kill the kernel if its grader dies
-    (``PR_SET_PDEATHSIG``), then ``exec``s the kernel. A memory bomb meets ``MemoryError`` (or a
-    dead kernel) instead of the machine's OOM killer.
+    The kernel launch wrapper, for kernels started as new processes (grading workers normally
+    fork them, under the same limits, from :mod:`convlab.course.forkserver`). It caps the
+    memory (``RLIMIT_DATA``), the size of any file written (``RLIMIT_FSIZE``) and core
+    dumps, asks Linux to kill the kernel if its grader dies (``PR_SET_PDEATHSIG``), then
+    ``exec``s the kernel. A memory bomb meets ``MemoryError`` (or a dead kernel) instead of the
+    machine's OOM killer.
 
 :class:`LimitedKernelManager`
-    Starts every kernel through that wrapper with an environment built from scratch: no
+    Forks every kernel from the worker's fork server when there is one, else starts it
+    through that wrapper; either way with an environment built from scratch: no
     variable of the instructor's (tokens, cloud keys) reaches student code; ``HOME`` and
     ``TMPDIR`` point into the scratch folder, one thread per BLAS, the grading seed set.
 
@@ -33,7 +36,6 @@ from __future__ import annotations
 
 import math
 import os
-import resource
 import sys
 from time import monotonic
 
@@ -43,6 +45,9 @@ from nbformat import NotebookNode
 from nbgrader import utils
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Dict, Float, Integer, Unicode
+
+from . import forkserver
+from .forkserver import clean_environment
 
 __all__ = [
     "LimitedKernelManager",
@@ -81,44 +86,38 @@ finally:
 """
 
 
-def clean_environment(home: str, seed: str, extra: dict | None = None) -> dict:
-    """The whole environment of a grading kernel: nothing inherited but the interpreter's path."""
-    env = {
-        "PATH": os.pathsep.join([os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"]),
-        "HOME": home,
-        "TMPDIR": os.path.join(home, "tmp"),
-        "LANG": "C.UTF-8",
-        "LC_ALL": "C.UTF-8",
-        "MPLBACKEND": "Agg",
-        "OMP_NUM_THREADS": "1",
-        "OPENBLAS_NUM_THREADS": "1",
-        "MKL_NUM_THREADS": "1",
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "PYTHONHASHSEED": "0",
-        "NBGRADER_EXECUTION": "autograde",
-        "CONVLAB_GRADING_SEED": str(seed),
-    }
-    env.update(extra or {})
-    os.makedirs(env["TMPDIR"], exist_ok=True)
-    return env
-
-
 class LimitedKernelManager(AsyncKernelManager):
     """An ``AsyncKernelManager`` that launches through the limits wrapper with a clean environment."""
 
-    memory_mb = Integer(2048, help="Address-space cap of the kernel process in MiB; 0 means no cap.").tag(
+    memory_mb = Integer(2048, help="Memory cap (RLIMIT_DATA) of the kernel in MiB; 0 means no cap.").tag(
         config=True
     )
     kernel_env = Dict(help="The kernel's complete environment (see clean_environment).").tag(config=True)
 
     async def _async_pre_start_kernel(self, **kw):
         cmd, kw = await super()._async_pre_start_kernel(**kw)
-        wrapper = [sys.executable, "-m", "convlab.course.sandbox", "--memory-mb", str(self.memory_mb), "--"]
         if cmd and os.path.basename(cmd[0]).startswith("python"):
             cmd = [sys.executable, *cmd[1:]]
         if self.kernel_env:
             kw["env"] = dict(self.kernel_env)
-        return wrapper + cmd, kw
+        return cmd, kw
+
+    async def _async_launch_kernel(self, kernel_cmd, **kw):
+        server = forkserver.current
+        if server is not None and forkserver.kernel_arguments(kernel_cmd) is not None:
+            env = kw.get("env") or dict(os.environ)
+            try:
+                process = server.spawn(kernel_cmd, env, kw.get("cwd"), self.memory_mb)
+            except OSError as error:
+                self.log.warning("forking a kernel failed (%s); starting a new process instead", error)
+            else:
+                provisioner = self.provisioner
+                provisioner.process, provisioner.pid, provisioner.pgid = process, process.pid, process.pid
+                provisioner.cwd = kw.get("cwd") or os.getcwd()
+                self._reconcile_connection_info(provisioner.connection_info)
+                return
+        wrapper = [sys.executable, "-m", "convlab.course.sandbox", "--memory-mb", str(self.memory_mb), "--"]
+        await super()._async_launch_kernel(wrapper + kernel_cmd, **kw)
 
 
 def _error(ename: str, evalue: str) -> NotebookNode:
@@ -296,17 +295,8 @@ def _launch(argv: list[str]) -> None:
     """The kernel launch wrapper: apply the limits, then become the kernel."""
     if len(argv) < 4 or argv[0] != "--memory-mb" or argv[2] != "--":
         raise SystemExit("usage: python -m convlab.course.sandbox --memory-mb N -- CMD...")
-    memory = int(argv[1]) * 1024 * 1024
-    if memory > 0:
-        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (256 * 1024 * 1024,) * 2)
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    try:  # die with the grader (PR_SET_PDEATHSIG = 1, SIGKILL = 9)
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, 9, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass
+    forkserver.set_limits(int(argv[1]))
+    forkserver.die_with_parent()
     os.execv(argv[3], argv[3:])
 
 
