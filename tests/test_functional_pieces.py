@@ -69,10 +69,24 @@ def test_float32_bands_in_parallel(rng, always_parallel):
     np.testing.assert_allclose(got, tf.conv2d(T(x), T(w), T(b), padding=1).numpy(), rtol=1e-4, atol=1e-4)
 
 
-def test_transposed_in_parallel(rng, always_parallel):
-    y, w, b = rng.standard_normal((4, 6, 24, 20)), rng.standard_normal((6, 3, 4, 4)), rng.standard_normal(3)
-    got = conv_transpose2d(y, w, b, stride=2, padding=1)
-    ref = tf.conv_transpose2d(T(y), T(w), T(b), stride=2, padding=1).numpy()
+TRANSPOSED = {
+    "samples-per-piece": ((4, 6, 24, 20), (6, 3, 4, 4), {"stride": 2, "padding": 1}),
+    "bands-of-phase-rows": ((1, 16, 190, 170), (16, 4, 4, 4), {"stride": 2, "padding": 1}),
+    "bands-uneven-phases": (
+        (1, 16, 300, 260),
+        (16, 6, 5, 4),
+        {"stride": (3, 2), "padding": (2, 1), "output_padding": (1, 0), "groups": 2},
+    ),
+}
+
+
+@pytest.mark.parametrize("name", TRANSPOSED)
+def test_transposed_in_parallel(name, rng, always_parallel):
+    ys, ws, kwargs = TRANSPOSED[name]
+    y, w = rng.standard_normal(ys), rng.standard_normal(ws)
+    b = rng.standard_normal(ws[1] * kwargs.get("groups", 1))
+    got = conv_transpose2d(y, w, b, **kwargs)
+    ref = tf.conv_transpose2d(T(y), T(w), T(b), **kwargs).numpy()
     np.testing.assert_allclose(got, ref, rtol=1e-10, atol=1e-10)
 
 

@@ -8,6 +8,7 @@ nbgrader does the grading; this package drives it headlessly and adds what a rea
 :mod:`convlab.course.collect`       LMS / Colab downloads into ``submitted/<student>/<assignment>/``
 :mod:`convlab.course.repair`        submitted notebooks matched back to the source, cell by cell
 :mod:`convlab.course.sandbox`       the kernel's limits and environment, and a resilient executor
+:mod:`convlab.course.forkserver`    kernels forked from a process that imported the libraries once
 :mod:`convlab.course.runner`        a grading worker: one submission at a time in a scratch course
 :mod:`convlab.course.autograde`     the parallel run, merged serially into the gradebook
 :mod:`convlab.course.feedback`      per-student HTML without hidden test code

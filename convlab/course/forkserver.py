@@ -49,8 +49,8 @@ __all__ = [
 #: when set; None means every kernel starts as a new process through the launch wrapper.
 current: ForkServer | None = None
 
-#: Imported by the server before the first fork: what every assignment's notebook imports, the
-#: references the checks load, and the kernel itself.
+#: The modules the server imports before its first fork. They are what every assignment's
+#: notebook imports, the references the checks load, and the kernel itself.
 PRELOAD = (
     "numpy",
     "numpy.testing",
@@ -321,7 +321,7 @@ class ForkServer:
         self._stream = ours.makefile("rw", encoding="utf-8", newline="\n")
 
     def wait_ready(self, timeout: float = 120.0) -> bool:
-        """Wait for the preloading to finish; False (with :attr:`error` set) when the server failed."""
+        """Wait for the preloading to finish; False (with ``error`` set) when the server failed."""
         if self.ready or self.error:
             return self.ready
         self._channel.settimeout(timeout)

@@ -51,14 +51,21 @@ def _kill_descendants() -> None:
 
     from . import forkserver
 
-    server = forkserver.current.process.pid if forkserver.current is not None else None
-    left = [p for p in psutil.Process().children(recursive=True) if p.pid != server]
-    for child in left:
+    server = forkserver.current
+    server_pid = server.process.pid if server is not None else None
+    left, forked = [], []  # forked kernels are the server's children: it reaps them, not us
+    for child in psutil.Process().children(recursive=True):
         try:
-            child.kill()
+            if child.pid != server_pid:
+                (forked if child.ppid() == server_pid else left).append(child)
+                child.kill()
         except psutil.Error:
             pass
-    psutil.wait_procs(left, timeout=5)
+    deadline = time.monotonic() + 5
+    for kernel in forked:
+        while server.returncode(kernel.pid) is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+    psutil.wait_procs(left, timeout=max(0.0, deadline - time.monotonic()))
 
 
 def _start_fork_server() -> None:

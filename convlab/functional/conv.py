@@ -12,6 +12,8 @@ first.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from convlab._validate import (
@@ -94,8 +96,13 @@ def _conv2d_core(
     dilation: tuple[int, int],
     groups: int,
     bias: np.ndarray | None = None,
-) -> np.ndarray:
+    emit: Callable[[int, int, int, int, np.ndarray], None] | None = None,
+) -> np.ndarray | None:
     """Cross-correlate ``x (N, C, H, W)`` with ``w (F, C/g, kh, kw)`` and add ``bias``; sizes validated.
+
+    Returns the ``(N, F, Ho, Wo)`` result, or, when ``emit`` is given, hands each piece to
+    ``emit(a, b, u, v, rows)`` instead (``rows``: samples ``a..b-1``, output rows ``u..v-1``,
+    shape ``(b - a, F, v - u, Wo)``; called from the piece's thread) and returns None.
 
     im2col + GEMM, piece by piece: a few samples (or a band of output rows of one sample) are
     zero-padded, their windows copied tap by tap into a ``(C, kh, kw, positions)`` column matrix,
@@ -118,7 +125,8 @@ def _conv2d_core(
     flat = stride == (1, 1) and 4 * (wp - wo) <= wo  # at most 20% of wrapped-around windows
     row = wp if flat else wo  # columns per output row
     weights = w.reshape(groups, f // groups, k)
-    out = np.empty((n, f, ho, wo), dtype=x.dtype)
+    out = np.empty((n, f, ho, wo), dtype=x.dtype) if emit is None else None
+    direct = out is not None and not flat  # the product can be written straight into `out`
     bias_column = None if bias is None else bias[:, None]
 
     def piece(bounds: tuple[int, int, int, int]) -> None:
@@ -142,17 +150,20 @@ def _conv2d_core(
             for i in range(kh):
                 for j in range(kw):
                     cols[:, :, i, j] = windows[:, :, i, j].reshape(m, c, r * wo)
-        # one product per group; without wrapped-around windows it is written straight to `out`
-        rows = out.reshape(n, f, ho * wo)[a:b, :, u * wo : v * wo] if not flat else None
+        # one product per group
+        rows = out.reshape(n, f, ho * wo)[a:b, :, u * wo : v * wo] if direct else None
         result = np.matmul(
             weights,
             cols.reshape(m, groups, k, r * row),
-            out=None if flat else rows.reshape(m, groups, f // groups, r * wo),
+            out=rows.reshape(m, groups, f // groups, r * wo) if direct else None,
         ).reshape(m, f, r * row)
         if bias_column is not None:
             result += bias_column  # on whole rows while they are contiguous
-        if flat:
-            out[a:b, :, u:v] = result.reshape(m, f, r, wp)[..., :wo]
+        result = result.reshape(m, f, r, row)[..., :wo]
+        if emit is not None:
+            emit(a, b, u, v, result)
+        elif not direct:
+            out[a:b, :, u:v] = result
 
     row_bytes = c * kh * kw * row * x.itemsize
     if row_bytes * ho <= _PIECE_BYTES:  # whole samples per piece
@@ -212,8 +223,9 @@ def _conv_transpose2d_phases(
     ``i = r + s t``, from input row ``q - t``. So each of the ``s_h s_w`` phases ``(r_h, r_w)``
     is a stride-1 correlation of the input (padded by ``k' - 1``, ``k' = ceil(k / s)``) with the
     flipped sub-kernel ``w[..., r + s (k' - 1 - u)]``. All phases share the same windows, so
-    they run as one :func:`_conv2d_core` with ``s_h s_w`` times the output channels; each
-    phase is then copied, cropped, into its strided slice of the output.
+    they run as one :func:`_conv2d_core` with ``s_h s_w`` times the output channels, and each
+    piece of it copies its phases, cropped, into their strided slices of the output while they
+    are still in cache.
     """
     n, c, h, wd = x.shape
     _, fg, kh, kw = w.shape
@@ -228,20 +240,27 @@ def _conv_transpose2d_phases(
     sub = taps.transpose(0, 2, 4, 6, 1, 3, 5).reshape(groups * fg * sh * sw, cg, th, tw)
     pads = (th - 1, qh - h, tw - 1, qw - wd)
     phase_bias = None if bias is None else np.repeat(bias, sh * sw)  # channels (C_out, r_h, r_w)
-    phases = _conv2d_core(x, np.ascontiguousarray(sub), (1, 1), pads, (1, 1), groups, phase_bias)
-    phases = phases.reshape(n, groups * fg, sh, sw, qh, qw)
     out = np.empty((n, groups * fg, oh, ow), dtype=x.dtype)
-    for rh in range(sh):
-        top = (rh - ph) % sh  # first output row fed by phase rh, from phase row (top + ph - rh) / sh
-        if top >= oh:
-            continue
-        rows = slice((top + ph - rh) // sh, (top + ph - rh) // sh + -(-(oh - top) // sh))
-        for rw in range(sw):
-            left = (rw - pw) % sw
-            if left >= ow:
+
+    def scatter(a: int, b: int, u: int, v: int, rows: np.ndarray) -> None:
+        """Copy phase rows ``u..v-1`` of samples ``a..b-1`` into their strided slices of ``out``."""
+        phase = rows.reshape(b - a, groups * fg, sh, sw, v - u, qw)
+        for rh in range(sh):
+            # phase row q is output row s q + r - p: the rows of this piece that land inside
+            first, stop = max(u, -((rh - ph) // sh)), min(v, -((rh - ph - oh) // sh))
+            if first >= stop:
                 continue
-            cols = slice((left + pw - rw) // sw, (left + pw - rw) // sw + -(-(ow - left) // sw))
-            out[:, :, top::sh, left::sw] = phases[:, :, rh, rw, rows, cols]
+            top = sh * first + rh - ph
+            for rw in range(sw):
+                c0, c1 = max(0, -((rw - pw) // sw)), min(qw, -((rw - pw - ow) // sw))
+                if c0 >= c1:
+                    continue
+                left = sw * c0 + rw - pw
+                out[a:b, :, top : top + sh * (stop - first) : sh, left : left + sw * (c1 - c0) : sw] = phase[
+                    :, :, rh, rw, first - u : stop - u, c0:c1
+                ]
+
+    _conv2d_core(x, np.ascontiguousarray(sub), (1, 1), pads, (1, 1), groups, phase_bias, emit=scatter)
     return out
 
 
