@@ -171,3 +171,15 @@ def test_when_forking_fails_kernels_start_as_new_processes(tmp_path, monkeypatch
     nb, _ = _run(["import os\nprint(6 * 7, os.getppid())"], tmp_path)
     answer, parent = _text(nb.cells[0]).split()
     assert (answer, int(parent)) == ("42", os.getpid())  # launched by this process
+
+
+def test_a_forked_kernel_imports_like_a_fresh_one(server, tmp_path, monkeypatch):
+    """Same module search path, and a helper module beside the notebook imports in both."""
+    (tmp_path / "helper_beside.py").write_text("ANSWER = 42\n")
+    cell = "import sys, helper_beside\nprint(helper_beside.ANSWER)\nprint(sys.path)"
+    monkeypatch.setattr(forkserver, "current", server)
+    forked, _ = _run([cell], tmp_path)
+    monkeypatch.setattr(forkserver, "current", None)
+    fresh, _ = _run([cell], tmp_path)
+    assert _text(forked.cells[0]) == _text(fresh.cells[0])
+    assert _text(forked.cells[0]).startswith("42\n")

@@ -211,6 +211,8 @@ def _become_kernel(request: dict, channel: socket.socket) -> None:
 def serve(fd: int) -> None:
     """Run the server on the connected socket ``fd`` until the worker closes it."""
     die_with_parent()
+    if sys.path and sys.path[0] == os.getcwd():  # `python -m` put the server's folder first;
+        del sys.path[0]  # ipykernel_launcher drops it too, so kernels import as they always did
     channel = socket.socket(fileno=fd)
     stream = channel.makefile("rw", encoding="utf-8", newline="\n")
     failed = _preload()
