@@ -27,6 +27,7 @@ that jupyter_client's ``LocalProvisioner`` keeps for a forked kernel.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import socket
@@ -168,13 +169,15 @@ def die_with_parent() -> None:
         pass
 
 
-def _become_kernel(request: dict, channel: socket.socket) -> None:
+def _become_kernel(request: dict, channel: socket.socket, server: int) -> None:
     """In the forked child: limits, environment, folder, then the kernel. Never returns."""
     code = 1
     try:
         channel.close()
         os.setsid()  # its own process group: the provisioner signals the whole group
         die_with_parent()
+        if os.getppid() != server:  # the server died before the request above took effect
+            return
         set_limits(int(request["memory_mb"]))
         os.environ.clear()
         os.environ.update(request["env"])
@@ -240,10 +243,11 @@ def serve(fd: int) -> None:
             exited[pid] = os.waitstatus_to_exitcode(status)
         request = json.loads(line)
         if request["op"] == "spawn":
+            server = os.getpid()
             pid = os.fork()
             if pid == 0:
                 stream.close()
-                _become_kernel(request, channel)
+                _become_kernel(request, channel, server)
             running.add(pid)
             reply({"pid": pid})
         elif request["op"] == "poll":
@@ -334,6 +338,8 @@ class ForkServer:
         finally:
             self._channel.settimeout(None)
         self.ready = bool(hello.get("ready"))
+        for failure in hello.get("failed", []):  # slower kernels, not wrong ones: worth a line in the log
+            logging.getLogger("convlab.course").warning("the fork server could not preload %s", failure)
         if not self.ready:
             self.error = hello.get("error") or "the fork server exited while preloading"
             self.close()
