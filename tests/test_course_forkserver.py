@@ -3,6 +3,7 @@
 import asyncio
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -144,13 +145,11 @@ def test_only_ipykernel_commands_are_forked(server):
 
 def test_a_server_with_threads_refuses_to_fork(tmp_path):
     script = (
-        "import socket, sys, threading, time\n"
+        "import sys, threading, time\n"
         "threading.Thread(target=time.sleep, args=(30,), daemon=True).start()\n"
         "from convlab.course.forkserver import serve\n"
         "serve(int(sys.argv[1]))\n"
     )
-    import socket
-
     ours, theirs = socket.socketpair()
     proc = subprocess.Popen(
         [sys.executable, "-c", script, str(theirs.fileno())], pass_fds=[theirs.fileno()], cwd=tmp_path

@@ -159,14 +159,19 @@ def set_limits(memory_mb: int) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
-def die_with_parent() -> None:
-    """Ask Linux to kill this process when its parent dies."""
-    try:  # PR_SET_PDEATHSIG = 1, SIGKILL = 9
+def prctl(option: int, value: int) -> None:
+    """Linux's ``prctl(option, value)``; does nothing where it is not available."""
+    try:
         import ctypes
 
-        ctypes.CDLL(None, use_errno=True).prctl(1, 9, 0, 0, 0)
+        ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0)
     except (OSError, AttributeError):
         pass
+
+
+def die_with_parent() -> None:
+    """Ask Linux to kill this process when its parent dies."""
+    prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def _become_kernel(request: dict, channel: socket.socket, server: int) -> None:

@@ -11,6 +11,7 @@ result is the same either way.
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections.abc import Callable, Iterable
@@ -30,7 +31,6 @@ MIN_PARALLEL_FLOPS = 5e7
 
 _busy = threading.Lock()  # one operator at a time runs pieces (the BLAS limit is process-wide)
 _pools: dict[int, tuple[ThreadPoolExecutor, int]] = {}  # by process id: a fork gets a fresh pool
-_controller: list = []
 
 
 def _cores() -> int:
@@ -40,12 +40,12 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
+@functools.cache
 def _blas_controller():
+    """threadpoolctl's handle on the BLAS libraries loaded in this process (found once)."""
     if ThreadpoolController is None:  # pragma: no cover
         return None
-    if not _controller:
-        _controller.append(ThreadpoolController().select(user_api="blas"))
-    return _controller[0]
+    return ThreadpoolController().select(user_api="blas")
 
 
 def threads() -> int:

@@ -20,6 +20,16 @@ def _blocks(size: int, k: int, s: int, p: int, d: int) -> int:
     return (size + 2 * p - d * (k - 1) - 1) // s + 1
 
 
+def _block_arguments(kernel_size, dilation, padding, stride) -> tuple[tuple[int, int], ...]:
+    """The four block arguments of ``unfold``/``fold`` as validated pairs, in that order."""
+    return (
+        _pair(kernel_size, "kernel_size"),
+        _pair(dilation, "dilation"),
+        _pair(padding, "padding", minimum=0),
+        _pair(stride, "stride"),
+    )
+
+
 def _pad2d(x: np.ndarray, top: int, bottom: int, left: int, right: int) -> np.ndarray:
     """Zero-pad the last two axes (faster than :func:`numpy.pad`; no copy when nothing to pad)."""
     if top == bottom == left == right == 0:
@@ -127,10 +137,7 @@ def unfold(
            [4., 5., 7., 8.]])
     """
     x = check_array(input, "input", ndim=(3, 4), floating=True)
-    k = _pair(kernel_size, "kernel_size")
-    d = _pair(dilation, "dilation")
-    p = _pair(padding, "padding", minimum=0)
-    s = _pair(stride, "stride")
+    k, d, p, s = _block_arguments(kernel_size, dilation, padding, stride)
     unbatched = x.ndim == 3
     if unbatched:
         x = x[None]
@@ -200,10 +207,7 @@ def fold(
     """
     cols = check_array(input, "input", ndim=(2, 3), floating=True)
     size = _pair(output_size, "output_size")
-    k = _pair(kernel_size, "kernel_size")
-    d = _pair(dilation, "dilation")
-    p = _pair(padding, "padding", minimum=0)
-    s = _pair(stride, "stride")
+    k, d, p, s = _block_arguments(kernel_size, dilation, padding, stride)
     unbatched = cols.ndim == 2
     if unbatched:
         cols = cols[None]
