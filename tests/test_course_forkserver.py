@@ -182,3 +182,32 @@ def test_a_forked_kernel_imports_like_a_fresh_one(server, tmp_path, monkeypatch)
     fresh, _ = _run([cell], tmp_path)
     assert _text(forked.cells[0]) == _text(fresh.cells[0])
     assert _text(forked.cells[0]).startswith("42\n")
+
+
+class _FailsFirst(LimitedKernelManager):
+    """The first kernel of the test dies before it answers; the ones after start normally."""
+
+    failures_left = 0
+
+    async def _async_launch_kernel(self, kernel_cmd, **kw):
+        if type(self).failures_left > 0:
+            type(self).failures_left -= 1
+            kernel_cmd = [sys.executable, "-c", "import sys; sys.exit(7)"]
+        await super()._async_launch_kernel(kernel_cmd, **kw)
+
+
+@pytest.mark.parametrize("failures, graded", [(2, True), (3, False)])
+def test_a_kernel_that_fails_to_start_is_replaced(failures, graded, tmp_path, monkeypatch):
+    from convlab.course.sandbox import OUTCOME, SandboxedExecute
+
+    monkeypatch.setattr(forkserver, "current", None)
+    monkeypatch.setattr(_FailsFirst, "failures_left", failures)
+    nb = new_notebook(cells=[new_code_cell("print(6 * 7)")])
+    executor = SandboxedExecute(kernel_manager_class=_FailsFirst, kernel_name="python3", timeout=60)
+    if graded:  # two failed starts are replaced without touching the notebook
+        executor.preprocess(nb, {"metadata": {"path": str(tmp_path)}})
+        assert _text(nb.cells[0]).strip() == "42"
+        assert OUTCOME["events"] == []
+    else:  # a third is the grader's failure, reported as such, not a score of the student's
+        with pytest.raises(RuntimeError, match="died"):
+            executor.preprocess(nb, {"metadata": {"path": str(tmp_path)}})

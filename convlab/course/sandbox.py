@@ -20,7 +20,8 @@ Three pieces, all plugged into nbgrader through its configuration (nothing of nb
     nbgrader's ``Execute`` with a wall-time budget for running the notebook's cells (kernel
     starts and replays are not counted; each cell may use
     what is left, capped by ``Execute.timeout``), a cap on the output kept per cell, and
-    recovery: when the kernel dies (``os._exit``, a crash, the memory cap) or stops answering,
+    recovery: a kernel that fails to start is replaced (twice at most) without cost to the
+    student; when the kernel dies (``os._exit``, a crash, the memory cap) or stops answering,
     the cell gets an error, a fresh kernel replays the cells that ran before it, and the
     notebook goes on. Before each test cell it re-imports ``convlab`` and ``numpy.testing``
     and rebinds the check names, so a solution cell that monkeypatches the checks patches
@@ -136,6 +137,9 @@ class SandboxedExecute(Execute):
     )
     max_output_bytes = Integer(200_000, help="Output kept per cell; the rest is dropped.").tag(config=True)
     max_restarts = Integer(3, help="Fresh kernels allowed after the kernel dies.").tag(config=True)
+    max_start_failures = Integer(
+        2, help="Kernels that may fail to start (before any cell ran in them) and be replaced."
+    ).tag(config=True)
     shutdown_kernel = Unicode("immediate")
 
     def _get_timeout(self, cell):
@@ -186,13 +190,15 @@ class SandboxedExecute(Execute):
         self._bytes, self._flooded = {}, set()
         OUTCOME["events"] = []
         timing = OUTCOME["timing"] = {"kernel_start": 0.0, "setup": 0.0, "solutions": 0.0, "tests": 0.0}
-        ran, index, restarts = [], 0, 0
+        ran, index, restarts, failed_starts = [], 0, 0, 0
         code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.source.strip()]
         try:
             while True:
+                kernel_up = False
                 try:
                     started = monotonic()
                     with self.setup_kernel():
+                        kernel_up = True
                         info = self.wait_for_reply(self.kc.kernel_info())
                         if info is not None:
                             nb.metadata["language_info"] = info["content"]["language_info"]
@@ -222,7 +228,15 @@ class SandboxedExecute(Execute):
                                 ran.append(code[index])
                             index += 1
                     return nb, self.resources
-                except (DeadKernelError, CellTimeoutError) as error:
+                except (RuntimeError, TimeoutError) as error:
+                    if not kernel_up and failed_starts < self.max_start_failures:
+                        # the grader's trouble, not the student's (no cell had run in it): try again
+                        failed_starts += 1
+                        self._deadline += monotonic() - started
+                        self.log.warning("a kernel failed to start (%s); starting another", error)
+                        continue
+                    if not isinstance(error, (DeadKernelError, CellTimeoutError)):
+                        raise
                     if isinstance(error, DeadKernelError):
                         status = self._exit_code()
                         kind, ename = "kernel-died", "KernelDied"
