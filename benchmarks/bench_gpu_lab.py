@@ -6,9 +6,9 @@ sizes, which only checks that it works)::
     .venv/bin/python benchmarks/bench_gpu_lab.py
 
 It prints, next to each measurement, its ratio to a baseline and the reference ratio measured on an
-NVIDIA H100 with torch 2.11 (transposed conv k4s2p1 at (32, 256, 64, 64) -> 128 channels: 590 TFLOP/s
-in bf16; VGG-16-style FCN-8s, batch 32, 256 x 256, 21 classes: 1036 images/s TF32, 1815 images/s bf16
-AMP + channels-last). See ``chapters/gpu_lab.ipynb``.
+NVIDIA H100 with torch 2.11 (transposed conv k4s2p1 without bias at (32, 256, 64, 64) -> 128
+channels: 590 TFLOP/s in bf16; VGG-16-style FCN-8s, batch 32, 256 x 256, 21 classes: 1036 images/s
+TF32, 1815 images/s bf16 AMP + channels-last). See ``chapters/gpu_lab.ipynb``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 
 import convlab
-from convlab.benchmarking import benchmark_upsampling, lab_sizes, training_throughput
+from convlab.benchmarking import benchmark_upsampling, lab_sizes, profile_training_step, training_throughput
 from convlab.fcn import FCN
 
 H100_TCONV_BF16_TFLOPS = 590.0
@@ -45,13 +45,16 @@ def main() -> None:
         print(f"transposed conv bf16: {tconv['tflops'] / H100_TCONV_BF16_TFLOPS:.2f} x the H100 reference")
 
     rates = {}
-    for label, amp, cl in [
-        ("fp32/TF32", False, False),
-        ("AMP", True, False),
-        ("AMP + channels-last", True, True),
+    for label, amp, cl, fc6_route in [
+        ("fp32/TF32", False, False, None),
+        ("TF32 + channels-last", False, True, None),
+        ("AMP", True, False, None),
+        ("AMP + channels-last", True, True, None),
+        ("AMP + CL, fc6 as conv", True, True, False),
     ]:
         torch.manual_seed(0)
         model = FCN.vgg16(21, "8s", width=sizes["width"], fc_channels=sizes["fc_channels"])
+        model.fc[0].matmul = fc6_route  # None: unfold + matmul for 16-bit work on CUDA (MatmulConv2d)
         rates[label] = training_throughput(
             model, sizes["train_batch"], sizes["train_size"], 21, steps=sizes["steps"], device=device,
             amp=amp, channels_last=cl,
@@ -62,6 +65,14 @@ def main() -> None:
         ref = f"{refs[label]:.0f} images/s" if label in refs else ""
         print(f"{label:22} {rate:9.1f} {rate / rates['fp32/TF32']:7.2f}x   {ref}")
     print(f"reference speed-up of AMP + channels-last: {H100_TRAIN_AMP_CL / H100_TRAIN_TF32:.2f}x")
+
+    print("\nwhere the time of an AMP + channels-last step goes:")
+    torch.manual_seed(0)
+    model = FCN.vgg16(21, "8s", width=sizes["width"], fc_channels=sizes["fc_channels"])
+    for r in profile_training_step(
+        model, sizes["train_batch"], sizes["train_size"], 21, device=device, amp=True, channels_last=True
+    ):
+        print(f"{r['share']:6.1%} {r['ms']:8.2f} ms/step {r['calls']:5.0f} calls  {r['name'][:100]}")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from convlab.fcn import FCN, VARIANTS, convolutionalize, crop_like
+from convlab.fcn import FCN, VARIANTS, MatmulConv2d, convolutionalize, crop_like
 
 
 @pytest.mark.parametrize("variant", ["32s", "16s", "8s"])
@@ -168,3 +168,86 @@ def test_fcn_rejects_bad_arguments(kwargs, error, match):
 def test_forward_rejects_a_single_image():
     with pytest.raises(ValueError, match="4-D"):
         FCN(2, width=2)(torch.zeros(3, 32, 32))
+
+
+@pytest.mark.parametrize(
+    "cin, cout, kernel, stride, padding, dilation, size, bias",
+    [
+        (3, 4, 3, 1, 1, 1, (8, 8), True),
+        (5, 2, (2, 3), (2, 1), (1, 0), 1, (7, 9), True),
+        (2, 3, 7, 1, 3, 1, (8, 8), False),  # fc6's shape: the kernel covers most of the map
+        (4, 4, 3, 3, 2, 2, (11, 6), True),
+        (1, 1, 1, 1, 0, 1, (1, 1), False),
+    ],
+)
+def test_matmul_conv_equals_conv2d_forward_and_backward(
+    cin, cout, kernel, stride, padding, dilation, size, bias
+):
+    torch.manual_seed(0)
+    options = dict(stride=stride, padding=padding, dilation=dilation, bias=bias)
+    fast = MatmulConv2d(cin, cout, kernel, **options).double()
+    fast.matmul = True
+    ref = nn.Conv2d(cin, cout, kernel, **options).double()
+    ref.load_state_dict(fast.state_dict())
+    x1 = torch.randn(3, cin, *size, dtype=torch.float64, requires_grad=True)
+    x2 = x1.detach().clone().requires_grad_()
+    y1, y2 = fast(x1), ref(x2)
+    torch.testing.assert_close(y1, y2)
+    g = torch.randn_like(y1)
+    y1.backward(g)
+    y2.backward(g)
+    torch.testing.assert_close(x1.grad, x2.grad)
+    for p1, p2 in zip(fast.parameters(), ref.parameters(), strict=True):
+        torch.testing.assert_close(p1.grad, p2.grad)
+
+
+def test_matmul_conv_takes_the_matrix_route_only_when_asked_or_on_16_bit_cuda(monkeypatch):
+    conv = MatmulConv2d(2, 3, 3, padding=1)
+    routes = []
+    unfold = F.unfold
+    monkeypatch.setattr(F, "unfold", lambda *a, **k: routes.append("matmul") or unfold(*a, **k))
+    x = torch.randn(1, 2, 5, 5)
+    conv(x)
+    conv(x.bfloat16().float())
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        conv(x)  # CPU autocast: the library convolution
+    assert routes == []
+    conv.matmul = True
+    conv(x)
+    assert routes == ["matmul"]
+    conv(x[0])  # unbatched input: the library convolution
+    grouped = MatmulConv2d(2, 2, 3, groups=2)
+    grouped.matmul = True
+    grouped(x)
+    same = MatmulConv2d(2, 2, 3, padding="same")
+    same.matmul = True
+    same(x)
+    assert routes == ["matmul"]
+    conv.matmul = None
+    assert conv._use_matmul(x) is False
+
+
+def test_matmul_conv_on_cuda_tensors_is_chosen_for_16_bit(monkeypatch):
+    conv = MatmulConv2d(2, 3, 3)
+
+    class FakeCuda(torch.Tensor):
+        is_cuda = True
+
+    x = torch.randn(1, 2, 5, 5).as_subclass(FakeCuda)
+    assert conv._use_matmul(x) is False  # float32 without autocast: cuDNN's TF32 kernels are fast
+    assert conv._use_matmul(x.bfloat16()) is True
+    assert conv._use_matmul(x.half()) is True
+    monkeypatch.setattr(torch, "is_autocast_enabled", lambda *device: True)
+    assert conv._use_matmul(x) is True
+
+
+def test_fcn_fc6_is_a_matmul_conv_with_the_usual_weights():
+    net = FCN.vgg16(21, "8s", width=2, fc_channels=8)
+    assert type(net.fc[0]) is MatmulConv2d and isinstance(net.fc[0], nn.Conv2d)
+    assert {"fc.0.weight", "fc.0.bias"} <= set(net.state_dict())
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, 70, 45)
+    net.eval()
+    y = net(x)
+    net.fc[0].matmul = True
+    torch.testing.assert_close(net(x), y, atol=1e-5, rtol=1e-5)
