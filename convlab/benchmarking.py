@@ -16,6 +16,7 @@ import statistics
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 
 import torch
@@ -449,10 +450,13 @@ def profile_training_step(
     with _tf32(on_gpu):
         step()
         _synchronize(device)
-        with _without_profiler_chatter(), profile(activities=[activity]) as prof:
-            for _ in range(steps):
-                step()
-            _synchronize(device)
+        with _without_profiler_chatter(), warnings.catch_warnings():
+            # torch 2.11 warns on every CUDA profile that events are cleared between cycles
+            warnings.filterwarnings("ignore", message="Warning: Profiler clears events")
+            with profile(activities=[activity]) as prof:
+                for _ in range(steps):
+                    step()
+                _synchronize(device)
     kind = "device" if on_gpu else "cpu"
 
     def own_us(event) -> float:

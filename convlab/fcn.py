@@ -195,23 +195,24 @@ class MatmulConv2d(nn.Conv2d):
 
     Attributes
     ----------
-    matmul : bool or None, default None
-        ``True``: always unfold + matmul; ``False``: always the library convolution; ``None``: unfold
-        + matmul for 16-bit work on CUDA (a float16/bfloat16 input, or autocast enabled), where
-        cuDNN has no Tensor Core kernel for such a layer. Layers with ``groups > 1``, string or
-        non-zero padding modes, or unbatched inputs always take the library convolution.
+    matmul : bool or None
+        ``True``: always unfold + matmul; ``False``: always the library convolution; ``None``, the
+        default: unfold + matmul for 16-bit work on CUDA (a float16/bfloat16 input, or autocast
+        enabled), where cuDNN has no Tensor Core kernel for such a layer. Layers with
+        ``groups > 1``, string or non-zero padding modes, or unbatched inputs always take the
+        library convolution.
 
     See Also
     --------
-    torch.nn.functional.unfold, convlab.functional.im2col.unfold, convlab.matrix.conv_matrix
+    torch.nn.functional.unfold, convlab.functional.unfold, convlab.matrix.conv_matrix
 
     Notes
     -----
     With columns $X_{col} = \\operatorname{unfold}(x)$ of shape $(N, C k_h k_w, L)$ and the weight
     viewed as $(O, C k_h k_w)$, the output is $W X_{col} + b$ reshaped to $(N, O, H_{out}, W_{out})$.
     Measured on an NVIDIA H100 (torch 2.11, batch 32, bfloat16, channels-last), forward and backward
-    of VGG-16's ``fc6``: 32.5 ms as a cuDNN convolution, 4.1 ms as unfold + matmul (TF32
-    convolution: 7.0 ms). The GPU lab shows how the profiler finds it.
+    of VGG-16's ``fc6``: 32.8 ms as a cuDNN convolution, 3.2 ms as unfold + matmul (TF32
+    convolution: about 7 ms). The GPU lab shows how the profiler finds it.
 
     Examples
     --------
@@ -239,6 +240,7 @@ class MatmulConv2d(nn.Conv2d):
         return autocast or x.dtype in (torch.float16, torch.bfloat16)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``conv2d(x, weight, bias)``, by the route that ``matmul`` selects."""
         if not self._use_matmul(x):
             return super().forward(x)
         n, _, h, w = x.shape
