@@ -136,7 +136,54 @@ def main() -> int:
             misses += verdict == "MISS"
             print(f"{name:<56} {ours_ms:>10.2f} {torch_ms:>9.2f} {ratio:>6.2f} {target:>7.2f}  {verdict}")
     print(f"{misses} case(s) above target" if misses else "all cases within target")
+
+    print(
+        "\nfloor of the im2col design: its matrix products alone, on columns already in cache, cut"
+        "\ninto the same pieces and threads as the library, against the same torch call"
+    )
+    with torch.inference_mode():
+        for name, products, theirs in _product_floors(np, torch):
+            ours_ms, torch_ms = _median_ms(products, theirs, args.repeats, args.warmup)
+            print(f"{name:<56} {ours_ms:>10.2f} {torch_ms:>9.2f} {ours_ms / torch_ms:>6.2f}")
     return 0
+
+
+def _product_floors(np, torch):
+    """(name, the library's matrix products alone, torch callable) for the two convolutions.
+
+    conv2d's stride-1 columns hold ``C kh kw`` rows and ``Ho * Wp`` positions per sample (the
+    flattened padded rows, see ``convlab.functional.conv._conv2d_core``); conv_transpose2d k4 s2
+    runs as one stride-1 convolution with ``4 * 32`` output channels and 2 x 2 sub-kernels over
+    the input padded to 34 x 34, so 33 x 34 positions per sample.
+    """
+    import torch.nn.functional as tf
+
+    from convlab.functional import _pieces, conv
+
+    rng = np.random.default_rng(0)
+
+    def products(n, f, k, positions):
+        w = rng.standard_normal((f, k), dtype=np.float32)
+        out = np.empty((n, f, positions), dtype=np.float32)
+        per_piece = max(1, conv._PIECE_BYTES // (k * positions * 4))
+        pieces = _pieces.split(n, per_piece, _pieces.threads())
+        # every piece reads the same columns, as warm in cache as the library's freshly built ones
+        cols = rng.standard_normal((max(b - a for a, b in pieces), k, positions), dtype=np.float32)
+
+        def piece(bounds):
+            a, b = bounds
+            np.matmul(w, cols[: b - a], out=out[a:b])
+
+        return lambda: _pieces.run(piece, pieces, flops=2.0 * n * f * k * positions)
+
+    x, w, b = (torch.randn(*s) for s in ((16, 32, 64, 64), (64, 32, 3, 3), (64,)))
+    yield "conv2d: products only", products(16, 64, 32 * 9, 64 * 66), lambda: tf.conv2d(x, w, b, padding=1)
+    y, wt, bt = (torch.randn(*s) for s in ((16, 64, 32, 32), (64, 32, 4, 4), (32,)))
+    yield (
+        "conv_transpose2d: products only",
+        products(16, 4 * 32, 64 * 4, 33 * 34),
+        lambda: tf.conv_transpose2d(y, wt, bt, stride=2, padding=1),
+    )
 
 
 if __name__ == "__main__":
