@@ -17,7 +17,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from convlab.course.autograde import GradingLimits, autograde
+from convlab.course.autograde import GradingLimits, _append_log, autograde
 from convlab.course.export import export_csv
 from convlab.course.feedback import feedback
 from convlab.course.layout import Course
@@ -379,3 +379,20 @@ def test_fresh_kernels_grade_exactly_like_forked_ones(graded):
     for student in students:
         assert (records[student]["score"], records[student]["status"]) == expect[student][:2]
         assert all(word in records[student]["reason"] for word in expect[student][2])
+
+
+def test_each_grading_run_appends_its_logs_under_its_own_header(tmp_path):
+    first, second = tmp_path / "worker-0.log", tmp_path / "worker-1.log"
+    first.write_text("kernel for alice died (exit status 1)\n")
+    second.write_text("preload failed: scipy.signal")  # no trailing newline
+    target = tmp_path / "autograded" / "ex01-grading.log"
+    _append_log(target, [first, second], "2026-11-23T10:00:00+00:00", "7")
+    first.write_text("kernel for bob timed out\n")
+    _append_log(target, [first], "2026-11-23T11:00:00+00:00", "8")
+    assert target.read_text().splitlines() == [
+        "===== grading run started 2026-11-23T10:00:00+00:00 (seed 7) =====",
+        "kernel for alice died (exit status 1)",
+        "preload failed: scipy.signal",
+        "===== grading run started 2026-11-23T11:00:00+00:00 (seed 8) =====",
+        "kernel for bob timed out",
+    ]

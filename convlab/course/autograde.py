@@ -201,6 +201,20 @@ def _template_db(course: Course, folder: Path) -> Path:
     return copy
 
 
+def _append_log(target: Path, logs: list[Path], started: str, seed: str) -> None:
+    """Append one grading run's worker logs to ``target`` under a header naming the run.
+
+    Appending keeps the logs of earlier runs: the run whose "error" an instructor is chasing is
+    often not the latest one.
+    """
+    target.parent.mkdir(exist_ok=True)
+    with open(target, "a") as out:
+        out.write(f"===== grading run started {started} (seed {seed}) =====\n")
+        for log in logs:
+            text = log.read_text()
+            out.write(text if text.endswith("\n") else text + "\n")
+
+
 def autograde(
     course: Course,
     assignment: str,
@@ -255,6 +269,7 @@ def autograde(
         )
     students = sorted(students if students is not None else course.students(assignment))
     seed = os.environ.get(SEED_VARIABLE) or str(secrets.randbelow(2**31))
+    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     scratch = Path(tempfile.mkdtemp(prefix="convlab-grading-"))
     records: dict[str, dict] = {}
     try:
@@ -306,12 +321,9 @@ def autograde(
                 bar.update()
         for thread in threads:
             thread.join()
-        logs = [p for p in scratch.glob("worker-*.log") if p.stat().st_size]
+        logs = sorted(p for p in scratch.glob("worker-*.log") if p.stat().st_size)
         if logs:
-            (course.root / "autograded").mkdir(exist_ok=True)
-            with open(course.root / "autograded" / f"{assignment}-grading.log", "w") as out:
-                for log in logs:
-                    out.write(log.read_text())
+            _append_log(course.root / "autograded" / f"{assignment}-grading.log", logs, started, seed)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return records
