@@ -44,6 +44,10 @@ def main() -> None:
     if tconv["tflops"] is not None and device.type == "cuda":
         print(f"transposed conv bf16: {tconv['tflops'] / H100_TCONV_BF16_TFLOPS:.2f} x the H100 reference")
 
+    def vgg_fcn8s() -> FCN:
+        torch.manual_seed(0)
+        return FCN.vgg16(21, "8s", width=sizes["width"], fc_channels=sizes["fc_channels"])
+
     rates = {}
     for label, amp, cl, fc6_route in [
         ("fp32/TF32", False, False, None),
@@ -52,8 +56,7 @@ def main() -> None:
         ("AMP + channels-last", True, True, None),
         ("AMP + CL, fc6 as conv", True, True, False),
     ]:
-        torch.manual_seed(0)
-        model = FCN.vgg16(21, "8s", width=sizes["width"], fc_channels=sizes["fc_channels"])
+        model = vgg_fcn8s()
         model.fc[0].matmul = fc6_route  # None: unfold + matmul for 16-bit work on CUDA (MatmulConv2d)
         rates[label] = training_throughput(
             model, sizes["train_batch"], sizes["train_size"], 21, steps=sizes["steps"], device=device,
@@ -67,11 +70,8 @@ def main() -> None:
     print(f"reference speed-up of AMP + channels-last: {H100_TRAIN_AMP_CL / H100_TRAIN_TF32:.2f}x")
 
     print("\nwhere the time of an AMP + channels-last step goes:")
-    torch.manual_seed(0)
-    model = FCN.vgg16(21, "8s", width=sizes["width"], fc_channels=sizes["fc_channels"])
-    for r in profile_training_step(
-        model, sizes["train_batch"], sizes["train_size"], 21, device=device, amp=True, channels_last=True
-    ):
+    batch, size = sizes["train_batch"], sizes["train_size"]
+    for r in profile_training_step(vgg_fcn8s(), batch, size, 21, device=device, amp=True, channels_last=True):
         print(f"{r['share']:6.1%} {r['ms']:8.2f} ms/step {r['calls']:5.0f} calls  {r['name'][:100]}")
 
 

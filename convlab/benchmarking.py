@@ -182,11 +182,11 @@ def time_call(
     True
     """
     device = torch.device(device)
+    repeat, number = check_positive(repeat, "repeat"), check_positive(number, "number")
     for _ in range(check_positive(warmup, "warmup") if warmup else 0):
         fn()
-    number = check_positive(number, "number")
     times = []
-    for _ in range(check_positive(repeat, "repeat")):
+    for _ in range(repeat):
         _synchronize(device)
         start = time.perf_counter()
         for _ in range(number):
@@ -457,10 +457,9 @@ def profile_training_step(
                 for _ in range(steps):
                     step()
                 _synchronize(device)
-    kind = "device" if on_gpu else "cpu"
 
     def own_us(event) -> float:
-        if kind == "cpu":
+        if not on_gpu:
             return event.self_cpu_time_total
         # named self_cuda_time_total before torch 2.4
         return getattr(event, "self_device_time_total", None) or getattr(event, "self_cuda_time_total", 0.0)

@@ -22,6 +22,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from convlab._validate import _pair, check_choice, check_positive
+from convlab.arithmetic import conv_output_size
 
 __all__ = ["VARIANTS", "convolutionalize", "crop_like", "MatmulConv2d", "FCN"]
 
@@ -245,8 +246,7 @@ class MatmulConv2d(nn.Conv2d):
             return super().forward(x)
         n, _, h, w = x.shape
         (kh, kw), (sh, sw), (ph, pw), (dh, dw) = self.kernel_size, self.stride, self.padding, self.dilation
-        out_h = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
-        out_w = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+        out_h, out_w = conv_output_size(h, kh, sh, ph, dh), conv_output_size(w, kw, sw, pw, dw)
         cols = F.unfold(x, self.kernel_size, dilation=self.dilation, padding=self.padding, stride=self.stride)
         y = torch.matmul(self.weight.flatten(1), cols)  # (O, C kh kw) @ (N, C kh kw, L) -> (N, O, L)
         if self.bias is not None:
