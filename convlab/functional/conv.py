@@ -186,8 +186,23 @@ def _conv_transpose2d_core(
     groups: int,
     bias: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Adjoint of :func:`_conv2d_core` (plus ``bias``): ``w (C_in, C_out/g, kh, kw)``; sizes validated."""
-    if dilation == (1, 1):
+    """Adjoint of :func:`_conv2d_core` (plus ``bias``): ``w (C_in, C_out/g, kh, kw)``; sizes validated.
+
+    The sub-pixel route (:func:`_conv_transpose2d_phases`) is the fast one, but it multiplies
+    zero taps (the sub-kernels are padded to ``ceil(k / s)`` taps) and zero padding, so it
+    only runs on finite input and weights (where ``0 * x = 0``), and only while the
+    ``s_h s_w`` phases, one Python step each, are not more than the ``k_h k_w`` taps of the
+    scatter route. Otherwise each output gets exactly the products that reach it (a NaN or an
+    infinity lands where PyTorch puts it), and a stride far larger than the kernel costs
+    ``k_h k_w`` strided writes, not ``s_h s_w`` phases.
+    """
+    (sh, sw), (kh, kw) = stride, w.shape[2:]
+    if (
+        dilation == (1, 1)
+        and sh * sw <= kh * kw
+        and bool(np.isfinite(x).all())
+        and bool(np.isfinite(w).all())
+    ):
         return _conv_transpose2d_phases(x, w, stride, padding, out_size, groups, bias)
     n, c, h, wd = x.shape
     _, fg, kh, kw = w.shape
