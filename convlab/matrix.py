@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from convlab._validate import IntPair, _pair, check_array, check_positive, result_dtype
+from convlab._validate import IntPair, _pair, check_allocation, check_array, check_positive, result_dtype
 
 __all__ = ["conv_matrix"]
 
@@ -119,6 +119,11 @@ def conv_matrix(
     c_in = c_in_group * groups
     ho = _conv_length(H, kh, sh, ph, dh, "the height")
     wo = _conv_length(W, kw, sw, pw, dw, "the width")
+    check_allocation(
+        (c_out * ho * wo, c_in * H * W),
+        np.dtype(result_dtype(weight)).itemsize,
+        f"the matrix for `input_size`={input_size!r} and `weight` of shape {weight.shape}",
+    )
 
     # One axis per index: (c_out, i, j, c_in_group, a, b), broadcast against each other.
     co, i, j, ci, a, b = np.ix_(

@@ -29,6 +29,7 @@ from convlab._validate import (
     _is_int,
     _ntuple,
     _pair,
+    check_allocation,
     check_array,
     check_positive,
     result_dtype,
@@ -94,6 +95,11 @@ def _check_transpose_args(input, weight, bias, stride, padding, output_padding, 
         if b.shape != (c_out,):
             raise ValueError(f"`bias` must have shape ({c_out},); got bias.shape={b.shape}")
     dtype = result_dtype(x, w) if b is None else result_dtype(x, w, b)
+    check_allocation(
+        (x.shape[0], c_out, *out_size),
+        np.dtype(dtype).itemsize,
+        f"the output of `stride`={stride}, `padding`={padding}, `dilation`={dilation}",
+    )
     return x, w, b, stride, padding, output_padding, groups, dilation, unbatched, out_size, dtype
 
 
@@ -196,7 +202,9 @@ def zero_insert(input: np.ndarray, stride: IntPair) -> np.ndarray:
         raise ValueError(f"`input` must have at least 2 dimensions (..., H, W); got shape {x.shape}")
     sh, sw = _pair(stride, "stride")
     h, w = x.shape[-2:]
-    out = np.zeros((*x.shape[:-2], (h - 1) * sh + 1, (w - 1) * sw + 1), dtype=x.dtype)
+    shape = (*x.shape[:-2], (h - 1) * sh + 1, (w - 1) * sw + 1)
+    check_allocation(shape, x.itemsize, f"the output of `stride`={stride!r}")
+    out = np.zeros(shape, dtype=x.dtype)
     out[..., ::sh, ::sw] = x
     return out
 
@@ -421,8 +429,20 @@ def conv_transpose2d_matrix(
     rows_h = (out_size[0] + 2 * padding[0] - dilation[0] * (w.shape[2] - 1) - 1) // stride[0] + 1
     rows_w = (out_size[1] + 2 * padding[1] - dilation[1] * (w.shape[3] - 1) - 1) // stride[1] + 1
     c = c.reshape(c_in, rows_h, rows_w, -1)[:, :h, :wd].reshape(c_in * h * wd, -1)
-    out = (x.reshape(n, -1) @ c).reshape(n, -1, *out_size)
-    return _finish(out, b, unbatched, dtype)
+    if np.isfinite(x).all() and np.isfinite(w).all():
+        out = (x.reshape(n, -1) @ c).reshape(n, -1, *out_size)
+        return _finish(out, b, unbatched, dtype)
+    # NaN or infinities: multiply only the entries of C that hold a weight (the structural zeros
+    # would turn an infinity into NaN), as PyTorch's scatter does
+    taps = conv_matrix(
+        out_size, np.ones(w.shape), stride=stride, padding=padding, dilation=dilation, groups=groups
+    )
+    taps = taps.reshape(c_in, rows_h, rows_w, -1)[:, :h, :wd].reshape(c_in * h * wd, -1)
+    rows, cols = np.nonzero(taps)
+    out = np.zeros((n, c.shape[1]), dtype=np.result_type(x, c))
+    with np.errstate(invalid="ignore"):
+        np.add.at(out, (slice(None), cols), x.reshape(n, -1)[:, rows] * c[rows, cols])
+    return _finish(out.reshape(n, -1, *out_size), b, unbatched, dtype)
 
 
 # --------------------------------------------------------------------------------------------

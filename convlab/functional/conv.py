@@ -20,6 +20,7 @@ from convlab._validate import (
     IntPair,
     _pair,
     _single,
+    check_allocation,
     check_array,
     check_choice,
     check_positive,
@@ -322,6 +323,11 @@ def _conv_nd(input, weight, bias, stride, padding, dilation, groups, spatial: in
                 f"the kernel does not fit the padded input along the {axis}: `weight` size {k} with "
                 f"`dilation` {dd} spans {dd * (k - 1) + 1} > input {size} + `padding` {before + after}"
             )
+    check_allocation(
+        (n, c, h + pads[0] + pads[1], wd + pads[2] + pads[3]),
+        np.dtype(dtype).itemsize,
+        f"the input padded by `padding`={padding!r}",
+    )
     out = _conv2d_core(
         _cast(x, dtype), _cast(w, dtype), s, pads, d, groups, None if b is None else _cast(b, dtype)
     )
@@ -371,6 +377,11 @@ def _conv_transpose_nd(
                 f"dilation*(k-1) + output_padding + 1 = {o} is not positive"
             )
         size.append(o)
+    check_allocation(
+        (n, fg * groups, *size),
+        np.dtype(dtype).itemsize,
+        f"the output of `stride`={stride!r}, `padding`={padding!r}, `dilation`={dilation!r}",
+    )
     bias = None if b is None else _cast(b, dtype)
     out = _conv_transpose2d_core(_cast(x, dtype), _cast(w, dtype), s, p, tuple(size), d, groups, bias)
     if spatial == 1:

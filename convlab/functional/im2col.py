@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from convlab._validate import IntPair, _pair, check_array
+from convlab._validate import IntPair, _pair, check_allocation, check_array
 
 __all__ = ["unfold", "fold"]
 
@@ -48,6 +48,9 @@ def _windows(
     (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
     ho = (h - dh * (kh - 1) - 1) // sh + 1
     wo = (w - dw * (kw - 1) - 1) // sw + 1
+    # a single block position has no step: any stride is 1 there (a stride of 10**18 would
+    # overflow the byte strides of the view)
+    sh, sw = (sh if ho > 1 else 1), (sw if wo > 1 else 1)
     bn, bc, bh, bw = x.strides
     return as_strided(
         x, (n, c, kh, kw, ho, wo), (bn, bc, bh * dh, bw * dw, bh * sh, bw * sw), writeable=False
@@ -148,6 +151,11 @@ def unfold(
             f"no block fits: `kernel_size`={k} with `dilation`={d} is larger than the padded input "
             f"{(h + 2 * p[0], w + 2 * p[1])} (input {(h, w)}, `padding`={p})"
         )
+    check_allocation(
+        (n, c, x.shape[2] + 2 * p[0], x.shape[3] + 2 * p[1]),
+        x.itemsize,
+        f"the input padded by `padding`={padding!r}",
+    )
     cols = _windows(_pad2d(x, p[0], p[0], p[1], p[1]), k, s, d).reshape(n, c * k[0] * k[1], lh * lw)
     if not cols.flags.writeable:  # reshape returned a view of the input: hand back a fresh array
         cols = cols.copy()

@@ -29,7 +29,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from convlab._validate import _ntuple, check_array, check_choice
+from convlab._validate import _ntuple, check_allocation, check_array, check_choice
 
 __all__ = ["interpolate"]
 
@@ -155,6 +155,11 @@ def interpolate(
 
     in_sizes = x.shape[2:]
     out_sizes, scales = _output_sizes(in_sizes, size, scale_factor, recompute_scale_factor)
+    check_allocation(
+        (*x.shape[:2], *out_sizes),
+        x.itemsize,
+        f"the output of `size`={size!r}, `scale_factor`={scale_factor!r}",
+    )
 
     # Coordinates are computed in the input's precision, as PyTorch does (float32 for float32).
     coord_dtype = np.float64 if x.dtype == np.float64 else np.float32
@@ -219,6 +224,10 @@ def _output_sizes(
     factors = _scale_factors(scale_factor, dim)
     out_sizes = []
     for n, f in zip(in_sizes, factors, strict=True):
+        if not math.isfinite(n * f):
+            raise ValueError(
+                f"`scale_factor` is too large: {n} * {f} overflows; got scale_factor={scale_factor!r}"
+            )
         m = math.floor(n * f)
         if m < 1:
             raise ValueError(
