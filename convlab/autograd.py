@@ -188,9 +188,11 @@ def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, h: float
         times with ``x`` changed in place.
     x : ndarray of floats
         The point; it is modified during the call and restored exactly afterwards (also when
-        ``f`` raises). Use float64: in float32 the differences drown in rounding.
+        ``f`` raises). float64 gives the most accurate result; for float32 (or float16) the
+        step is scaled (see Notes).
     h : float, optional
-        Step. Default 1e-5.
+        Step. Default 1e-5. For lower precision than float64 the step used for element
+        :math:`x_i` is :math:`\\max(h, \\epsilon^{1/3} \\max(1, |x_i|))`.
 
     Returns
     -------
@@ -215,6 +217,14 @@ def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, h: float
     The error of the central difference is :math:`O(h^2)` (plus rounding of order
     :math:`\\epsilon |f| / h`). This loops over elements on purpose: it is a checker, meant for
     the few dozen parameters of a test, not a way to train.
+
+    In float32 a step of ``1e-5`` is below the spacing of the numbers near any :math:`|x_i| >
+    84` (``x + h`` rounds back to ``x``, and the difference would be 0), and near 1 the rounding
+    of ``f`` (:math:`\\epsilon \\approx 1.2 \\cdot 10^{-7}`) swamps the difference. So for
+    dtypes with a machine epsilon above float64's the step grows to :math:`\\epsilon^{1/3}
+    \\max(1, |x_i|)` (``4.9e-3`` near 1 in float32, the step that balances the truncation and
+    rounding errors of a central difference), and the quotient divides by the step actually
+    taken, ``(x_i + h) - (x_i - h)`` as stored in ``x``'s dtype, computed in float64.
 
     Examples
     --------
@@ -244,16 +254,21 @@ def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, h: float
         return float(out.reshape(()))
 
     grad = np.zeros(x.shape, dtype=np.float64)
+    eps = float(np.finfo(x.dtype).eps)
+    scaled = eps > float(np.finfo(np.float64).eps)
     for index in np.ndindex(x.shape):
         old = x[index].copy()
+        step = max(float(h), eps ** (1 / 3) * max(1.0, abs(float(old)))) if scaled else float(h)
         try:
-            x[index] = old + h
+            x[index] = float(old) + step
+            up = float(x[index])
             plus = value()
-            x[index] = old - h
+            x[index] = float(old) - step
+            down = float(x[index])
             minus = value()
         finally:
             x[index] = old
-        grad[index] = (plus - minus) / (2 * h)
+        grad[index] = (plus - minus) / (up - down)
     return grad
 
 
