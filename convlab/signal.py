@@ -203,7 +203,7 @@ def convolve2d(x: np.ndarray, k: np.ndarray, mode: str = "full") -> np.ndarray:
     mode = check_choice(mode, "mode", _MODES)
     if mode == "valid" and _swap_for_valid(a.shape, kernel.shape):
         a, kernel = kernel, a
-    return _correlate(a, kernel[::-1, ::-1], mode)
+    return _correlate(a, kernel[::-1, ::-1], mode, fill=True)
 
 
 def correlate2d(x: np.ndarray, k: np.ndarray, mode: str = "valid") -> np.ndarray:
@@ -259,10 +259,10 @@ def correlate2d(x: np.ndarray, k: np.ndarray, mode: str = "valid") -> np.ndarray
         return _correlate(kernel, a, mode)[::-1, ::-1].copy()
     if mode == "same":
         # SciPy's even-size centring for correlation: the full result from index n2 // 2 on.
-        full = _correlate(a, kernel, "full")
+        full = _correlate(a, kernel, "full", fill=True)
         rows, cols = (n2 // 2 for n2 in kernel.shape)
         return full[rows : rows + a.shape[0], cols : cols + a.shape[1]].copy()
-    return _correlate(a, kernel, mode)
+    return _correlate(a, kernel, mode, fill=True)
 
 
 def _check_signal(value: object, name: str, ndim: int) -> np.ndarray:
@@ -282,15 +282,16 @@ def _swap_for_valid(shape1: tuple[int, ...], shape2: tuple[int, ...]) -> bool:
     )
 
 
-def _correlate(a: np.ndarray, v: np.ndarray, mode: str) -> np.ndarray:
+def _correlate(a: np.ndarray, v: np.ndarray, mode: str, fill: bool = False) -> np.ndarray:
     """Correlate ``a`` with ``v`` (same ndim); ``"same"`` keeps ``a``'s size.
 
     A loop over the taps of ``v``: tap ``t`` adds ``v[t] * a`` (shifted by ``t``) onto the
     outputs it reaches, so memory stays at the sizes of the inputs and the output (a window
     view contracted in one product would copy ``out.size * v.size`` elements). Each tap touches
-    only the outputs where it overlaps real samples of ``a``: the zero boundary is never
-    multiplied, so an ``inf`` in ``v`` gives ``inf`` at the edges, as in NumPy and SciPy,
-    not ``inf * 0 = nan``.
+    only the outputs where it overlaps real samples of ``a``: the zero boundary is not
+    multiplied, so an ``inf`` in ``v`` gives ``inf`` at the 1-D edges, as in NumPy. SciPy's 2-D
+    functions (``boundary="fill"``) do multiply ``v`` by the fill value 0, which makes a NaN
+    wherever a non-finite tap of ``v`` meets the boundary; ``fill=True`` reproduces that.
     """
     dtype = np.result_type(a, v)
     a = a.astype(dtype, copy=False)
@@ -299,6 +300,9 @@ def _correlate(a: np.ndarray, v: np.ndarray, mode: str) -> np.ndarray:
         # loop over the smaller operand's taps: the full correlation of v with a is this one
         # reversed; "same" is the centre of the full result
         full_result = _correlate(v, a, "full")[(slice(None, None, -1),) * a.ndim]
+        if fill:
+            full_result = np.ascontiguousarray(full_result)
+            _fill_nan(full_result, a.shape, v, tuple(1 - n2 for n2 in v.shape))
         if mode == "full":
             return np.ascontiguousarray(full_result)
         start = tuple((n2 - 1) // 2 for n2 in v.shape)
@@ -330,7 +334,24 @@ def _correlate(a: np.ndarray, v: np.ndarray, mode: str) -> np.ndarray:
             part = buffer[tuple(slice(0, s.stop - s.start) for s in target_t)]
             np.multiply(a[source_t], v[tap], out=part)
             out[target_t] += part
+    if fill and mode != "valid":
+        _fill_nan(out, a.shape, v, first)
     return out
+
+
+def _fill_nan(out: np.ndarray, a_shape: tuple[int, ...], v: np.ndarray, first: tuple[int, ...]) -> None:
+    """Set NaN where a non-finite tap of ``v`` meets the zero boundary (``inf * 0``, as in SciPy).
+
+    ``first[d]``: index of ``a`` read by output 0 with tap 0 (negative outside ``a``).
+    """
+    for tap in np.argwhere(~np.isfinite(v)):
+        outside = np.ones(out.shape, dtype=bool)
+        inside = []
+        for t, f0, n_out, n1 in zip(tap, first, out.shape, a_shape, strict=True):
+            lo, hi = max(0, -(f0 + t)), min(n_out, n1 - f0 - t)
+            inside.append(slice(lo, max(lo, hi)))
+        outside[tuple(inside)] = False
+        out[outside] = np.nan
 
 
 def _fast_length(n: int) -> int:
