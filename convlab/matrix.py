@@ -63,7 +63,9 @@ def conv_matrix(
     ------
     ValueError
         If ``weight`` is not 2-D or 4-D, a size, stride, padding, dilation or ``groups`` is out of
-        range, the channels do not divide into ``groups``, or the kernel does not fit the padded input.
+        range, the channels do not divide into ``groups``, the kernel does not fit the padded input,
+        or the dense matrix would be larger than this machine's physical memory (checked before
+        allocating: ``conv_matrix(2000, np.ones((3, 3)))`` would need 116 TiB).
     TypeError
         If an argument has the wrong type.
 

@@ -64,7 +64,8 @@ def confusion_matrix(pred: Any, target: Any, num_classes: int, ignore_index: int
     TypeError
         If the labels are not integers or ``num_classes`` is not an int.
     ValueError
-        If the shapes differ, the inputs are empty, ``num_classes < 1``, or a label (other than
+        If the shapes differ, the inputs are empty, ``num_classes < 1`` or so large that the
+        ``(K, K)`` matrix would exceed this machine's physical memory, or a label (other than
         ``ignore_index`` in ``target``) lies outside ``[0, K)``.
 
     See Also

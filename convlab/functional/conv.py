@@ -2,10 +2,11 @@
 
 Deep-learning "convolution" is cross-correlation: the kernel is not flipped. ``conv2d`` is an
 im2col (as :func:`convlab.functional.unfold`) followed by one matrix product per group, done in
-cache-sized pieces. ``conv_transpose2d`` is its adjoint: without dilation it runs as a single
-stride-1 convolution that produces all ``stride**2`` output phases at once (the sub-pixel view);
-with dilation, as a matrix product to columns followed by a col2im scatter-add (as
-:func:`convlab.functional.fold`). The 1-D versions run the 2-D code on a height-1 image.
+cache-sized pieces. ``conv_transpose2d`` is its adjoint: without dilation, with finite operands and
+no more phases than kernel taps it runs as a single stride-1 convolution that produces all
+``stride**2`` output phases at once (the sub-pixel view); otherwise as a matrix product to
+columns followed by a col2im scatter-add (as :func:`convlab.functional.fold`), which adds only
+the products that reach each output. The 1-D versions run the 2-D code on a height-1 image.
 The chapters :doc:`/chapters/conv2d` and :doc:`/chapters/transposed_conv` build both from loops
 first.
 """

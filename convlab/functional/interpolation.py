@@ -83,7 +83,7 @@ def interpolate(
     ValueError
         If both or neither of ``size`` and ``scale_factor`` are given, ``mode`` is unknown or does
         not fit ``input.ndim``, ``align_corners`` is set for a nearest mode, a size or factor is
-        not positive, or the output would be empty.
+        not positive, or the output would be empty or larger than this machine's physical memory.
 
     See Also
     --------
