@@ -18,7 +18,8 @@ from test_notebook_hygiene import BRANCH, REPO_URL, SETUP_CELL
 
 def _run(tmp_path, prelude: str, env_extra: dict | None = None) -> subprocess.CompletedProcess:
     script = tmp_path / "cell.py"
-    script.write_text(textwrap.dedent(prelude) + "\n" + SETUP_CELL + "\nprint('SETUP-OK', convlab.__file__)\n")
+    report = "print('SETUP-OK', convlab.__file__)"
+    script.write_text("\n".join([textwrap.dedent(prelude), SETUP_CELL, report, ""]))
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PIP_NO_INDEX": "1", **(env_extra or {})}
     return subprocess.run(
         [sys.executable, str(script)], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120
