@@ -17,7 +17,7 @@ import nbformat
 
 from .layout import Course
 
-__all__ = ["ReleaseResult", "release"]
+__all__ = ["ReleaseResult", "release", "release_zip"]
 
 
 @dataclass
@@ -89,3 +89,20 @@ def release(
             result.problems += _validate(course, name)
         results.append(result)
     return results
+
+
+def release_zip(course: Course, assignment: str) -> Path:
+    """``lms/<assignment>.zip``: the student files of ``release/<assignment>/``, for an LMS upload."""
+    from .lms import write_zip
+
+    folder = course.release(assignment).parent
+    if not folder.is_dir():
+        raise ValueError(
+            f"`assignment` has no release folder (run release first); got assignment={assignment!r}"
+        )
+    members = {
+        f"{assignment}/{p.relative_to(folder).as_posix()}": p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and ".ipynb_checkpoints" not in p.parts
+    }
+    return write_zip(course.root / "lms" / f"{assignment}.zip", members)
