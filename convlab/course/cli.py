@@ -50,6 +50,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
+    p = sub.add_parser("report", help="the class's misconceptions, score distributions and statuses")
+    p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT")
+    p.add_argument("--all", action="store_true", help="every assignment")
+    p.add_argument("--to", default=None, help="output folder (default <course>/reports)")
+
     p = sub.add_parser("feedback", help="per-student HTML feedback without hidden tests")
     p.add_argument("assignment", metavar="ASSIGNMENT")
     p.add_argument(
@@ -136,6 +141,24 @@ def _autograde(course, args) -> int:
         counts[record["status"]] = counts.get(record["status"], 0) + 1
     summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
     print(f"{args.assignment}: {len(records)} graded ({summary or 'none'}); seed {', '.join(sorted(seeds))}")
+    if records:
+        from .report import class_report, summary_lines
+
+        print("Most frequent diagnoses (convlab-course report for the whole table):")
+        print("\n".join(summary_lines(class_report(course, args.assignment))[1:]) or "  none")
+    return 0
+
+
+def _report(course, args) -> int:
+    from .report import write_report
+
+    names = course.assignments() if args.all else args.assignments
+    if not names:
+        raise ValueError("`report` needs an ASSIGNMENT or --all; got neither")
+    for name in names:
+        report = write_report(course, name, args.to)
+        folder = Path(args.to) if args.to else course.root / "reports"
+        print(f"{name}: {len(report.results)} students -> {folder / (name + '.html')}")
     return 0
 
 
@@ -187,6 +210,7 @@ _COMMANDS = {
     "release": _release,
     "collect": _collect,
     "autograde": _autograde,
+    "report": _report,
     "feedback": _feedback,
     "export": _export,
 }
