@@ -24,7 +24,7 @@ from convlab.course.export import CANVAS_COLUMNS, MOODLE_COLUMNS, export_canvas,
 from convlab.course.feedback import feedback, feedback_zip
 from convlab.course.layout import Course
 from convlab.course.lms import lms_origin
-from convlab.course.release import release, release_zip
+from convlab.course.release import release, release_zip, solution_code
 
 REAL = Path(__file__).resolve().parents[1] / "exercises"
 A = "ex01_conv1d"
@@ -56,24 +56,10 @@ def convolve1d(f, g, mode="full"):
 """
 
 
-def _solutions(course):
-    source = nbformat.read(course.source(A), as_version=4)
-    out = {}
-    for cell in source.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("solution"):
-            out[meta["grade_id"]] = "\n".join(
-                line
-                for line in cell.source.splitlines()
-                if "## BEGIN SOLUTION" not in line and "## END SOLUTION" not in line
-            )
-    return out
-
-
 def _notebook(course, replace_first=None) -> bytes:
     nb = nbformat.read(course.release(A), as_version=4)
     nb = copy.deepcopy(nb)
-    solutions = _solutions(course)
+    solutions = solution_code(course, A)
     for k, cell in enumerate(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")):
         cell.source = solutions[cell.metadata["nbgrader"]["grade_id"]]
         if k == 0 and replace_first is not None:

@@ -20,7 +20,7 @@ import pytest
 
 from convlab.course.autograde import GradingLimits, autograde
 from convlab.course.layout import Course
-from convlab.course.release import release
+from convlab.course.release import release, solution_code
 
 REAL = Path(__file__).resolve().parents[1] / "exercises"
 A = "ex01_conv1d"
@@ -33,16 +33,7 @@ def _course(root: Path) -> Course:
     shutil.copytree(REAL / "source" / A, root / "source" / A)
     course = Course(root)
     assert release(course, [A], validate=False)[0].problems == []
-    source = nbformat.read(course.source(A), as_version=4)
-    solutions = {
-        c.metadata["nbgrader"]["grade_id"]: "\n".join(
-            line
-            for line in c.source.splitlines()
-            if "## BEGIN SOLUTION" not in line and "## END SOLUTION" not in line
-        )
-        for c in source.cells
-        if c.metadata.get("nbgrader", {}).get("solution")
-    }
+    solutions = solution_code(course, A)
     for student in ("correct", "blank", "patcher"):
         nb = nbformat.read(course.release(A), as_version=4)
         for cell in nb.cells:

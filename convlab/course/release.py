@@ -17,7 +17,7 @@ import nbformat
 
 from .layout import Course
 
-__all__ = ["ReleaseResult", "release", "release_zip"]
+__all__ = ["ReleaseResult", "release", "release_zip", "solution_code"]
 
 
 @dataclass
@@ -45,6 +45,21 @@ def _validate(course: Course, assignment: str) -> list[str]:
         for cell in validator.validate(str(untouched)).get("passed", []):
             problems.append(f"the untouched release passes a test cell (free points):\n{cell['source']}")
     return problems
+
+
+def solution_code(course: Course, assignment: str) -> dict[str, str]:
+    """``{grade_id: code}`` of the source's solution cells, as a student who solved them would write
+    them (the ``### BEGIN/END SOLUTION`` marker lines removed)."""
+    source = nbformat.read(course.source(assignment), as_version=4)
+    return {
+        cell.metadata["nbgrader"]["grade_id"]: "\n".join(
+            line
+            for line in cell.source.splitlines()
+            if "## BEGIN SOLUTION" not in line and "## END SOLUTION" not in line
+        )
+        for cell in source.cells
+        if cell.metadata.get("nbgrader", {}).get("solution")
+    }
 
 
 def _with_hidden_tests(course: Course, assignment: str):
