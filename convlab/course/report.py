@@ -101,7 +101,7 @@ def _case(lines: list[str]) -> str:
         return ""
     shown = [lines[0].rstrip(":")]
     for line in lines[1:7]:
-        if line.strip().startswith(("your ", "expected", "got", "Diagnosis:")):
+        if line.strip().startswith(("your ", "output", "expected", "got", "Diagnosis:")):
             break
         shown.append(" ".join(line.split()))
     return "; ".join(shown)[:300]
