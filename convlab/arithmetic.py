@@ -1,8 +1,8 @@
 """Convolution arithmetic: output sizes and padding rules along one spatial axis.
 
 Every function here works on a single axis; apply it once per axis for images. The formulas
-are PyTorch's (``torch.nn.Conv2d`` / ``torch.nn.ConvTranspose2d``) and TensorFlow's ``'SAME'``
-rule, which the course derives in the chapter on
+are PyTorch's (``torch.nn.Conv2d``, ``torch.nn.ConvTranspose2d``, ``torch.nn.MaxPool2d``) and
+TensorFlow's ``'SAME'`` rule, which the course derives in the chapter on
 :doc:`/chapters/conv_arithmetic` following Dumoulin & Visin,
 *A guide to convolution arithmetic for deep learning* (2016).
 
@@ -12,16 +12,20 @@ Symbols: ``i`` input size, ``k`` kernel size, ``s`` stride, ``p`` zero padding o
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import NamedTuple
 
-from convlab._validate import check_nonnegative, check_positive
+from convlab._validate import _is_int, check_nonnegative, check_positive
 
 __all__ = [
     "conv_output_size",
     "conv_transpose_output_size",
+    "pool_output_size",
     "same_padding",
     "TransposedEquivalent",
     "transposed_equivalent",
+    "ReceptiveField",
+    "receptive_field",
 ]
 
 
@@ -306,3 +310,218 @@ def transposed_equivalent(i: int, k: int, s: int = 1, p: int = 0, d: int = 1) ->
     a = (i + 2 * p - span) % s
     back = conv_transpose_output_size(o, k, s, p, a, d)
     return TransposedEquivalent(k=k, s=1, p=span - 1 - p, stretch=s - 1, a=a, o=back)
+
+
+def pool_output_size(
+    i: int, k: int, s: int | None = None, p: int = 0, d: int = 1, ceil_mode: bool = False
+) -> int:
+    r"""Output size of max or average pooling along one axis (PyTorch's ``MaxPool2d`` rule).
+
+    Parameters
+    ----------
+    i : int
+        Input size, >= 1.
+    k : int
+        Window (kernel) size, >= 1.
+    s : int or None, optional
+        Stride, >= 1; ``None`` (the default) means ``s = k``: windows that tile the input.
+    p : int, optional
+        Implicit padding on each side, >= 0 and at most ``k // 2`` (PyTorch refuses more).
+    d : int, optional
+        Dilation, >= 1 (max pooling only; average pooling has none).
+    ceil_mode : bool, optional
+        Round up instead of down, so that a last partial window is kept, but only if it
+        starts inside the input or the left padding (not in the right padding).
+
+    Returns
+    -------
+    int
+        The number of windows.
+
+    Raises
+    ------
+    TypeError
+        If a size is not an integer or ``ceil_mode`` is not a bool.
+    ValueError
+        If a size is out of range, if ``p`` exceeds ``k // 2`` (PyTorch's ``padding`` rule), or if
+        no window fits (the dilated window is larger than the padded input and ``ceil_mode``
+        does not keep a partial one).
+
+    See Also
+    --------
+    torch.nn.MaxPool2d : whose *Shape* section states the same formula.
+    conv_output_size : the same formula without ``ceil_mode`` and the padding limit.
+
+    Notes
+    -----
+    .. math:: o = \left\lfloor \frac{i + 2p - d(k-1) - 1}{s} \right\rfloor + 1
+
+    With ``ceil_mode`` the floor becomes a ceiling, then :math:`o` drops by one if
+    :math:`(o - 1)s \ge i + p`, i.e. if the last window would start in the right padding.
+
+    Chapter: :doc:`/chapters/channels_pooling`.
+
+    Examples
+    --------
+    >>> pool_output_size(6, 2)
+    3
+    >>> pool_output_size(5, 2)
+    2
+    >>> pool_output_size(5, 2, ceil_mode=True)
+    3
+    >>> pool_output_size(5, 3, s=2, p=1)
+    3
+    """
+    i = check_positive(i, "i")
+    k = check_positive(k, "k")
+    s = k if s is None else check_positive(s, "s")
+    p = check_nonnegative(p, "p")
+    d = check_positive(d, "d")
+    if not isinstance(ceil_mode, bool):
+        raise TypeError(
+            f"`ceil_mode` must be a bool; got ceil_mode={ceil_mode!r} ({type(ceil_mode).__name__})"
+        )
+    if p > k // 2:
+        raise ValueError(
+            f"`p` (`padding`) must be at most half the window size, k // 2 = {k // 2}; got p={p}, k={k}"
+        )
+    o = _pool_size(i, k, s, p, d, ceil_mode)
+    if o < 1:
+        raise ValueError(
+            f"the dilated window does not fit: `k`={k} with `d`={d} spans d*(k-1)+1={d * (k - 1) + 1}, "
+            f"larger than the padded input i+2p={i + 2 * p} (`i`={i}, `p`={p}, `ceil_mode`={ceil_mode})"
+        )
+    return o
+
+
+def _conv_size(i: int, k: int, s: int, p: int, d: int) -> int:
+    """:func:`conv_output_size` without validation, for hot loops (may return <= 0)."""
+    return (i + 2 * p - d * (k - 1) - 1) // s + 1
+
+
+def _transpose_size(i: int, k: int, s: int, p: int, output_padding: int, d: int) -> int:
+    """:func:`conv_transpose_output_size` without validation, for hot loops."""
+    return (i - 1) * s - 2 * p + d * (k - 1) + output_padding + 1
+
+
+def _pool_size(i: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
+    """:func:`pool_output_size` without validation (PyTorch's ``pooling_output_shape``)."""
+    o = (i + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil_mode else 0)) // s + 1
+    if ceil_mode and (o - 1) * s >= i + p:
+        o -= 1  # the last window would start in the right padding
+    return o
+
+
+class ReceptiveField(NamedTuple):
+    """Receptive field of one output cell of a stack of layers, along one axis.
+
+    Attributes
+    ----------
+    size : int
+        Number of input pixels, first to last, that the output cell depends on.
+    jump : int
+        Distance in input pixels between the fields of neighbouring output cells: the product
+        of the strides (the network's *stride* or *output stride*).
+    start : float
+        Input coordinate of the centre of output cell 0's field, with input pixel centres at
+        0, 1, 2, ... (half-integer for even windows; negative when the field reaches into the
+        padding). Output cell ``j`` is centred at ``start + j * jump``.
+    """
+
+    size: int
+    jump: int
+    start: float
+
+
+def receptive_field(layers: Sequence[tuple[int, int, int, int]]) -> ReceptiveField:
+    r"""Receptive field, jump and centre of a stack of convolutions and poolings along one axis.
+
+    Parameters
+    ----------
+    layers : sequence of (int, int, int, int)
+        One ``(kernel, stride, padding, dilation)`` tuple per layer, input side first: kernel,
+        stride and dilation >= 1, padding >= 0. A pooling layer is a layer like any other
+        (its stride defaults to its kernel in PyTorch: write it out here). An empty sequence
+        is the identity, ``ReceptiveField(1, 1, 0.0)``.
+
+    Returns
+    -------
+    ReceptiveField
+        ``(size, jump, start)``: the field's size in input pixels, the product of the strides,
+        and the input coordinate of the centre of output cell 0's field (pixel centres at
+        0, 1, 2, ...).
+
+    Raises
+    ------
+    TypeError
+        If ``layers`` is not a sequence, or a layer is not a tuple of four integers.
+    ValueError
+        If a layer has the wrong length or an entry out of range (the message names
+        ``layers[i]``).
+
+    See Also
+    --------
+    conv_output_size : the size of each layer's output.
+    pool_output_size : the same for pooling layers.
+
+    Notes
+    -----
+    Starting from :math:`r_0 = 1`, :math:`j_0 = 1`, :math:`c_0 = 0`, layer :math:`l` with kernel
+    :math:`k`, stride :math:`s`, padding :math:`p` and dilation :math:`d` gives
+
+    .. math::
+
+        r_l = r_{l-1} + d(k-1)\,j_{l-1}, \qquad
+        c_l = c_{l-1} + \left(\frac{d(k-1)}{2} - p \right) j_{l-1}, \qquad
+        j_l = s\,j_{l-1}.
+
+    The size counts every pixel between the first and the last one the cell reads; with
+    dilation some pixels inside are skipped, and near the border part of the field may lie in
+    the padding.
+
+    Chapter: :doc:`/chapters/channels_pooling`.
+
+    Examples
+    --------
+    >>> receptive_field([(3, 1, 1, 1), (3, 1, 1, 1)])
+    ReceptiveField(size=5, jump=1, start=0.0)
+    >>> receptive_field([(3, 1, 1, 1), (2, 2, 0, 1)])
+    ReceptiveField(size=4, jump=2, start=0.5)
+    >>> conv, pool = (3, 1, 1, 1), (2, 2, 0, 1)
+    >>> vgg16_pool5 = [conv, conv, pool] * 2 + [conv, conv, conv, pool] * 3
+    >>> receptive_field(vgg16_pool5)
+    ReceptiveField(size=212, jump=32, start=15.5)
+    """
+    if isinstance(layers, (str, bytes)) or not isinstance(layers, Sequence):
+        raise TypeError(
+            "`layers` must be a sequence of (kernel, stride, padding, dilation) tuples; "
+            f"got layers={layers!r} ({type(layers).__name__})"
+        )
+    size, jump, start = 1, 1, 0.0
+    for n, layer in enumerate(layers):
+        k, s, p, d = _check_layer(layer, f"layers[{n}]")
+        span = d * (k - 1)
+        size += span * jump
+        start += (span / 2 - p) * jump
+        jump *= s
+    return ReceptiveField(size=size, jump=jump, start=start)
+
+
+def _check_layer(layer: object, name: str) -> tuple[int, int, int, int]:
+    """One ``(kernel, stride, padding, dilation)`` tuple of :func:`receptive_field`."""
+    if isinstance(layer, (str, bytes)) or not isinstance(layer, Sequence):
+        raise TypeError(f"`{name}` must be a (kernel, stride, padding, dilation) tuple; got {name}={layer!r}")
+    if len(layer) != 4:
+        raise ValueError(
+            f"`{name}` must have 4 entries (kernel, stride, padding, dilation); "
+            f"got {name}={layer!r} with {len(layer)} entries"
+        )
+    for value in layer:
+        if not _is_int(value):
+            raise TypeError(f"`{name}` must contain integers only; got {name}={layer!r}")
+    k, s, p, d = (int(v) for v in layer)
+    for label, value, minimum in (("kernel", k, 1), ("stride", s, 1), ("padding", p, 0), ("dilation", d, 1)):
+        if value < minimum:
+            rule = "positive" if minimum else "non-negative"
+            raise ValueError(f"the {label} of `{name}` must be {rule}; got {name}={layer!r}")
+    return k, s, p, d
