@@ -65,7 +65,8 @@ def conv_output_size(i: int, k: int, s: int = 1, p: int = 0, d: int = 1) -> int:
         If an argument is not an integer.
     ValueError
         If an argument is out of range, or if the dilated kernel :math:`d(k-1)+1` is larger than
-        the padded input :math:`i+2p` (the output would be empty).
+        the padded input :math:`i+2p` (the output would be empty; the message says "the kernel
+        does not fit the padded input").
 
     See Also
     --------
@@ -94,14 +95,8 @@ def conv_output_size(i: int, k: int, s: int = 1, p: int = 0, d: int = 1) -> int:
     """
     i, k, s, d = _check_common(i, k, s, d)
     p = check_nonnegative(p, "p")
-    span = d * (k - 1) + 1
-    if span > i + 2 * p:
-        raise ValueError(
-            f"the dilated kernel does not fit: `k`={k} with `d`={d} spans d*(k-1)+1={span}, larger than "
-            f"the padded input i+2p={i + 2 * p} (`i`={i}, `p`={p}); "
-            f"o = floor((i + 2p - d(k-1) - 1)/s) + 1 would be {(i + 2 * p - span) // s + 1}"
-        )
-    return (i + 2 * p - span) // s + 1
+    _check_fits(i, k, d, 2 * p)
+    return _conv_size(i, k, s, p, d)
 
 
 def conv_transpose_output_size(
@@ -165,18 +160,7 @@ def conv_transpose_output_size(
     i, k, s, d = _check_common(i, k, s, d)
     p = check_nonnegative(p, "p")
     output_padding = check_nonnegative(output_padding, "output_padding")
-    if output_padding >= max(s, d):
-        raise ValueError(
-            "`output_padding` must be smaller than `s` (stride) or `d` (dilation); "
-            f"got output_padding={output_padding}, s={s}, d={d}"
-        )
-    o = (i - 1) * s - 2 * p + d * (k - 1) + output_padding + 1
-    if o <= 0:
-        raise ValueError(
-            f"the output size is not positive: o = (i-1)s - 2p + d(k-1) + output_padding + 1 = {o} "
-            f"for `i`={i}, `k`={k}, `s`={s}, `p`={p}, `output_padding`={output_padding}, `d`={d}; "
-            "reduce the padding `p`"
-        )
+    (o,) = _transpose_sizes((i,), (k,), (s,), (p,), (output_padding,), (d,), padding_name="p")
     return o
 
 
@@ -394,24 +378,6 @@ def pool_output_size(
     return o
 
 
-def _conv_size(i: int, k: int, s: int, p: int, d: int) -> int:
-    """:func:`conv_output_size` without validation, for hot loops (may return <= 0)."""
-    return (i + 2 * p - d * (k - 1) - 1) // s + 1
-
-
-def _transpose_size(i: int, k: int, s: int, p: int, output_padding: int, d: int) -> int:
-    """:func:`conv_transpose_output_size` without validation, for hot loops."""
-    return (i - 1) * s - 2 * p + d * (k - 1) + output_padding + 1
-
-
-def _pool_size(i: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
-    """:func:`pool_output_size` without validation (PyTorch's ``pooling_output_shape``)."""
-    o = (i + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil_mode else 0)) // s + 1
-    if ceil_mode and (o - 1) * s >= i + p:
-        o -= 1  # the last window would start in the right padding
-    return o
-
-
 class ReceptiveField(NamedTuple):
     """Receptive field of one output cell of a stack of layers, along one axis.
 
@@ -525,3 +491,102 @@ def _check_layer(layer: object, name: str) -> tuple[int, int, int, int]:
             rule = "positive" if minimum else "non-negative"
             raise ValueError(f"the {label} of `{name}` must be {rule}; got {name}={layer!r}")
     return k, s, p, d
+
+
+# --------------------------------------------------------------------------------------------
+# Private variants for the library's hot paths: arguments already validated by the caller, one
+# wording per error (every module that sizes a convolution raises these messages).
+
+
+def _conv_size(i: int, k: int, s: int, p: int, d: int) -> int:
+    """:func:`conv_output_size` without validation, for hot loops (may return <= 0)."""
+    return (i + 2 * p - d * (k - 1) - 1) // s + 1
+
+
+def _transpose_size(i: int, k: int, s: int, p: int, output_padding: int, d: int) -> int:
+    """:func:`conv_transpose_output_size` without validation, for hot loops."""
+    return (i - 1) * s - 2 * p + d * (k - 1) + output_padding + 1
+
+
+def _pool_size(i: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
+    """:func:`pool_output_size` without validation (PyTorch's ``pooling_output_shape``)."""
+    o = (i + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil_mode else 0)) // s + 1
+    if ceil_mode and (o - 1) * s >= i + p:
+        o -= 1  # the last window would start in the right padding
+    return o
+
+
+def _check_fits(
+    i: int, k: int, d: int, pad_total: int, axis: str | None = None, names: tuple[str, str] = ("d", "p")
+) -> None:
+    """Raise the one "kernel does not fit" error when ``d(k-1)+1 > i + pad_total``.
+
+    ``names`` are the caller's names for the dilation and the padding (``dilation``,
+    ``padding`` in :mod:`convlab.functional`).
+    """
+    span = d * (k - 1) + 1
+    if span > i + pad_total:
+        along = f" along the {axis}" if axis else ""
+        raise ValueError(
+            f"the kernel does not fit the padded input{along}: a kernel of size {k} with "
+            f"`{names[0]}`={d} spans d*(k-1)+1={span}, more than the padded input: "
+            f"size {i} plus `{names[1]}` {pad_total} in all = {i + pad_total}"
+        )
+
+
+def _conv_sizes(
+    sizes: Sequence[int],
+    kernel: Sequence[int],
+    stride: Sequence[int],
+    padding: Sequence[int],
+    dilation: Sequence[int],
+    axes: Sequence[str] = ("height", "width"),
+) -> tuple[int, ...]:
+    """Per-axis :func:`conv_output_size` of validated tuples (padding on each side)."""
+    for i, k, p, d, axis in zip(sizes, kernel, padding, dilation, axes[-len(sizes) :], strict=True):
+        _check_fits(i, k, d, 2 * p, axis if len(sizes) > 1 else None, names=("dilation", "padding"))
+    return tuple(
+        _conv_size(i, k, s, p, d)
+        for i, k, s, p, d in zip(sizes, kernel, stride, padding, dilation, strict=True)
+    )
+
+
+def _show(values: Sequence[int]) -> object:
+    """One number when every axis has the same value (as PyTorch accepts it), else the tuple."""
+    return values[0] if len(set(values)) == 1 else tuple(values)
+
+
+def _check_output_padding(
+    output_padding: Sequence[int], stride: Sequence[int], dilation: Sequence[int]
+) -> None:
+    """Raise the one ``output_padding`` error (PyTorch's rule: smaller than stride or dilation)."""
+    if any(a >= max(s, d) for a, s, d in zip(output_padding, stride, dilation, strict=True)):
+        raise ValueError(
+            "`output_padding` must be smaller than `stride` or `dilation`; got "
+            f"output_padding={_show(output_padding)}, stride={_show(stride)}, dilation={_show(dilation)}"
+        )
+
+
+def _transpose_sizes(
+    sizes: Sequence[int],
+    kernel: Sequence[int],
+    stride: Sequence[int],
+    padding: Sequence[int],
+    output_padding: Sequence[int],
+    dilation: Sequence[int],
+    padding_name: str = "padding",
+) -> tuple[int, ...]:
+    """Per-axis :func:`conv_transpose_output_size` of validated tuples, with its two errors."""
+    _check_output_padding(output_padding, stride, dilation)
+    out = tuple(
+        _transpose_size(*args)
+        for args in zip(sizes, kernel, stride, padding, output_padding, dilation, strict=True)
+    )
+    if min(out) < 1:
+        raise ValueError(
+            f"`{padding_name}`={_show(padding)} is too large: the output size "
+            f"(i-1)*stride - 2*padding + dilation*(k-1) + output_padding + 1 = {_show(out)} is not "
+            f"positive (input size {_show(sizes)}, kernel size {_show(kernel)}, stride={_show(stride)}, "
+            f"output_padding={_show(output_padding)}, dilation={_show(dilation)})"
+        )
+    return out
