@@ -290,10 +290,9 @@ def transposed_equivalent(i: int, k: int, s: int = 1, p: int = 0, d: int = 1) ->
     TransposedEquivalent(k=3, s=1, p=1, stretch=1, a=1, o=6)
     """
     o = conv_output_size(i, k, s, p, d)
-    span = d * (k - 1) + 1
-    a = (i + 2 * p - span) % s
+    a = _unread(i, k, s, 2 * p, d)
     back = conv_transpose_output_size(o, k, s, p, a, d)
-    return TransposedEquivalent(k=k, s=1, p=span - 1 - p, stretch=s - 1, a=a, o=back)
+    return TransposedEquivalent(k=k, s=1, p=d * (k - 1) - p, stretch=s - 1, a=a, o=back)
 
 
 def pool_output_size(
@@ -514,6 +513,21 @@ def _pool_size(i: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
     if ceil_mode and (o - 1) * s >= i + p:
         o -= 1  # the last window would start in the right padding
     return o
+
+
+def _unread(i: int, k: int, s: int, pad_total: int, d: int) -> int:
+    """Input pixels past the last window, ``(i + pad_total - d(k-1) - 1) mod s``: the
+    ``output_padding`` (Dumoulin & Visin's ``a``) that gives a transposed convolution size ``i``."""
+    return (i + pad_total - d * (k - 1) - 1) % s
+
+
+def _torch_same_padding(k: int, d: int) -> tuple[int, int]:
+    """PyTorch's ``padding='same'`` (stride 1): ``d(k-1)`` zeros, the odd one after.
+
+    Equal to :func:`same_padding` ``(i, k, 1, d)`` for every ``i``.
+    """
+    total = d * (k - 1)
+    return total // 2, total - total // 2
 
 
 def _check_fits(

@@ -25,7 +25,7 @@ from convlab._validate import (
     check_positive,
     result_dtype,
 )
-from convlab.arithmetic import _check_fits, _conv_size, _transpose_size, _transpose_sizes
+from convlab.arithmetic import _check_fits, _conv_size, _torch_same_padding, _transpose_size, _transpose_sizes
 from convlab.functional import _pieces
 from convlab.functional.im2col import _col2im, _windows
 
@@ -291,8 +291,7 @@ def _conv_nd(input, weight, bias, stride, padding, dilation, groups, spatial: in
         if padding == "valid":
             pads = (0, 0, 0, 0)
         else:  # torch: total d*(k-1), the odd extra zero on the bottom/right
-            th, tw = d[0] * (kh - 1), d[1] * (kw - 1)
-            pads = (th // 2, th - th // 2, tw // 2, tw - tw // 2)
+            pads = (*_torch_same_padding(kh, d[0]), *_torch_same_padding(kw, d[1]))
     else:
         p = _spatial(padding, "padding", spatial, 0)
         pads = (p[0], p[0], p[1], p[1])
