@@ -531,20 +531,25 @@ def _torch_same_padding(k: int, d: int) -> tuple[int, int]:
 
 
 def _check_fits(
-    i: int, k: int, d: int, pad_total: int, axis: str | None = None, names: tuple[str, str] = ("d", "p")
+    i: int,
+    k: int,
+    d: int,
+    pad_total: int,
+    axis: str | None = None,
+    names: tuple[str, str, str] = ("i", "d", "p"),
 ) -> None:
     """Raise the one "kernel does not fit" error when ``d(k-1)+1 > i + pad_total``.
 
-    ``names`` are the caller's names for the dilation and the padding (``dilation``,
-    ``padding`` in :mod:`convlab.functional`).
+    ``names`` are the caller's names for the input, the dilation and the padding (``input``,
+    ``dilation``, ``padding`` in :mod:`convlab.functional`).
     """
     span = d * (k - 1) + 1
     if span > i + pad_total:
         along = f" along the {axis}" if axis else ""
         raise ValueError(
             f"the kernel does not fit the padded input{along}: a kernel of size {k} with "
-            f"`{names[0]}`={d} spans d*(k-1)+1={span}, more than the padded input: "
-            f"size {i} plus `{names[1]}` {pad_total} in all = {i + pad_total}"
+            f"`{names[1]}`={d} spans d*(k-1)+1={span}, more than the input size {i} (`{names[0]}`) "
+            f"plus {pad_total} zeros of `{names[2]}` = {i + pad_total}"
         )
 
 
@@ -558,7 +563,7 @@ def _conv_sizes(
 ) -> tuple[int, ...]:
     """Per-axis :func:`conv_output_size` of validated tuples (padding on each side)."""
     for i, k, p, d, axis in zip(sizes, kernel, padding, dilation, axes[-len(sizes) :], strict=True):
-        _check_fits(i, k, d, 2 * p, axis if len(sizes) > 1 else None, names=("dilation", "padding"))
+        _check_fits(i, k, d, 2 * p, axis if len(sizes) > 1 else None, names=("input", "dilation", "padding"))
     return tuple(
         _conv_size(i, k, s, p, d)
         for i, k, s, p, d in zip(sizes, kernel, stride, padding, dilation, strict=True)

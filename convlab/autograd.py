@@ -139,7 +139,7 @@ def conv2d_backward(
     pads = _padding_pairs(padding, (kh, kw), dilation, stride)
     out_size, rest = [], []
     for size, k, s, d, (before, after) in zip((h, wd), (kh, kw), stride, dilation, pads, strict=True):
-        _check_fits(size, k, d, before + after, names=("dilation", "padding"))
+        _check_fits(size, k, d, before + after, names=("input", "dilation", "padding"))
         out_size.append(_conv_size(size + before + after, k, s, 0, d))
         rest.append(_unread(size, k, s, before + after, d))
     if g.shape != (n, c_out, *out_size):

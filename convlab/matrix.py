@@ -20,7 +20,7 @@ __all__ = ["conv_matrix"]
 
 def _conv_length(size: int, k: int, s: int, p: int, d: int, axis: str) -> int:
     """Output length of a convolution along one axis, refusing sizes the kernel does not fit."""
-    _check_fits(size, k, d, 2 * p, axis, names=("dilation", "padding"))
+    _check_fits(size, k, d, 2 * p, axis, names=("input_size", "dilation", "padding"))
     return _conv_size(size, k, s, p, d)
 
 

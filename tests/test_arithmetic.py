@@ -209,7 +209,7 @@ def test_transposed_equivalent_dilated():
         (
             {"i": 2, "k": 4},
             ValueError,
-            "size 4 with `d`=1 spans d\\*\\(k-1\\)\\+1=4.*size 2 plus `p` 0 in all = 2",
+            "size 4 with `d`=1 spans d\\*\\(k-1\\)\\+1=4.*size 2 \\(`i`\\) plus 0 zeros of `p` = 2",
         ),
         ({"i": 4, "k": 3, "d": 2}, ValueError, "`d`=2 spans d\\*\\(k-1\\)\\+1=5"),
     ],

@@ -301,7 +301,9 @@ def _conv_nd(input, weight, bias, stride, padding, dilation, groups, spatial: in
     ):
         if spatial == 1 and axis == "height":
             continue
-        _check_fits(size, k, dd, before + after, axis if spatial == 2 else None, ("dilation", "padding"))
+        _check_fits(
+            size, k, dd, before + after, axis if spatial == 2 else None, ("input", "dilation", "padding")
+        )
     out = _conv2d_core(
         _cast(x, dtype), _cast(w, dtype), s, pads, d, groups, None if b is None else _cast(b, dtype)
     )
