@@ -24,6 +24,7 @@ __all__ = [
     "same_padding",
     "TransposedEquivalent",
     "transposed_equivalent",
+    "tf_transpose_output_sizes",
     "ReceptiveField",
     "receptive_field",
 ]
@@ -292,7 +293,79 @@ def transposed_equivalent(i: int, k: int, s: int = 1, p: int = 0, d: int = 1) ->
     o = conv_output_size(i, k, s, p, d)
     a = _unread(i, k, s, 2 * p, d)
     back = conv_transpose_output_size(o, k, s, p, a, d)
-    return TransposedEquivalent(k=k, s=1, p=d * (k - 1) - p, stretch=s - 1, a=a, o=back)
+    stretch, before, _ = _canvas_pads(k, s, p, a, d)
+    return TransposedEquivalent(k=k, s=1, p=before, stretch=stretch, a=a, o=back)
+
+
+def tf_transpose_output_sizes(i: int, k: int, s: int = 1, padding: str = "SAME") -> range:
+    r"""The ``output_shape`` sizes TensorFlow's ``conv2d_transpose`` accepts along one axis.
+
+        TensorFlow asks for the output size of a transposed convolution and checks it: the forward
+        convolution (``tf.nn.conv2d`` with the same ``padding``) of that many pixels must give the
+        input size ``i``. Because the forward convolution rounds, ``s`` sizes pass.
+
+        Parameters
+        ----------
+        i : int
+            Input size of the transposed convolution, >= 1.
+        k : int
+            Kernel size, >= 1.
+        s : int, optional
+            Stride, >= 1.
+        padding : {"SAME", "VALID"}, optional
+            TensorFlow's padding mode (case-insensitive).
+
+        Returns
+        -------
+        range
+            The accepted output sizes, smallest first (always ``s`` of them).
+
+        Raises
+        ------
+        TypeError
+            If a size is not an integer or ``padding`` is not a string.
+        ValueError
+            If a size is out of range or ``padding`` is neither ``"SAME"`` nor ``"VALID"``.
+
+        See Also
+        --------
+        same_padding : TensorFlow's ``'SAME'`` padding of the forward convolution.
+        conv_transpose_output_size : PyTorch's rule, which picks one size with ``output_padding``.
+
+        Notes
+        -----
+        ``'SAME'`` maps :math:`o` to :math:`\lceil o/s
+    ceil`, so :math:`(i-1)s + 1 \le o \le is`;
+        ``'VALID'`` maps :math:`o \ge k` to :math:`\lceil (o-k+1)/s
+    ceil`, so
+        :math:`(i-1)s + k \le o \le is + k - 1`.
+
+        Chapter: :doc:`/chapters/transposed_conv`.
+
+        Examples
+        --------
+        >>> list(tf_transpose_output_sizes(3, 3, 2))
+        [5, 6]
+        >>> list(tf_transpose_output_sizes(3, 3, 2, "VALID"))
+        [7, 8]
+    """
+    i = check_positive(i, "i")
+    k = check_positive(k, "k")
+    s = check_positive(s, "s")
+    if not isinstance(padding, str):
+        raise TypeError(f"`padding` must be 'SAME' or 'VALID'; got padding={padding!r}")
+    mode = padding.upper()
+    if mode not in ("SAME", "VALID"):
+        raise ValueError(f"`padding` must be 'SAME' or 'VALID'; got padding={padding!r}")
+    first = (i - 1) * s + (1 if mode == "SAME" else k)
+    return range(first, first + s)
+
+
+def _tf_forward_size(o: int, k: int, s: int, padding: str) -> int:
+    """TensorFlow's forward output size: ``ceil(o/s)`` ('SAME'), ``ceil((o-k+1)/s)`` or 0 ('VALID')."""
+    if padding == "SAME":
+        return -(-o // s)
+    return _conv_size(o, k, s, 0, 1) if o >= k else 0
 
 
 def pool_output_size(
@@ -528,6 +601,16 @@ def _torch_same_padding(k: int, d: int) -> tuple[int, int]:
     """
     total = d * (k - 1)
     return total // 2, total - total // 2
+
+
+def _canvas_pads(k: int, s: int, p: int, output_padding: int, d: int) -> tuple[int, int, int]:
+    """``(stretch, before, after)`` of the zero-inserted, padded input of a transposed convolution.
+
+    ``stretch = s - 1`` zeros between pixels, ``before = d(k-1) - p`` zeros before and
+    ``before + output_padding`` after (negative amounts crop).
+    """
+    before = d * (k - 1) - p
+    return s - 1, before, before + output_padding
 
 
 def _check_fits(
