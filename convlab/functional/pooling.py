@@ -19,7 +19,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from convlab._validate import _is_int, _pair, check_array
-from convlab.arithmetic import _pool_size
+from convlab.arithmetic import _pool_size, _transpose_size
 
 __all__ = ["max_pool2d", "max_unpool2d"]
 
@@ -223,7 +223,7 @@ def max_unpool2d(
     kh, kw = _pair(kernel_size, "kernel_size")
     sh, sw = (kh, kw) if _is_default_stride(stride) else _pair(stride, "stride")
     ph, pw = _pair(padding, "padding", minimum=0)
-    default = ((x.shape[-2] - 1) * sh + kh - 2 * ph, (x.shape[-1] - 1) * sw + kw - 2 * pw)
+    default = (_transpose_size(x.shape[-2], kh, sh, ph, 0, 1), _transpose_size(x.shape[-1], kw, sw, pw, 0, 1))
     if output_size is None:
         oh, ow = default
         if oh < 1 or ow < 1:

@@ -30,35 +30,18 @@ def _default_input(n: int) -> np.ndarray:
 def _zero_insert_view(x: np.ndarray, w: np.ndarray, s: int, p: int, op: int) -> dict:
     """The stride-1 convolution that the zero-insertion view performs, step by step."""
     from convlab.functional import conv2d
-    from convlab.transposed import zero_insert
+    from convlab.transposed import transposed_canvas
 
-    z = np.asarray(zero_insert(x, s))
-    k = w.shape[0]
-    before, after = k - p - 1, k - p - 1 + op
-    padded = np.pad(z, ((max(before, 0), max(after, 0)),) * 2)
-    kind = np.ones(z.shape, dtype=np.int8)  # 0 input, 1 inserted zero, 2 padding
-    kind[::s, ::s] = 0
-    kind = np.pad(kind, ((max(before, 0), max(after, 0)),) * 2, constant_values=2)
-    cut = slice(max(-before, 0), padded.shape[0] - max(-after, 0))
-    padded, kind = padded[cut, cut], kind[cut, cut]
+    canvas = transposed_canvas(x, w.shape, s, p, op)
     flipped = w[::-1, ::-1].copy()
-    output = np.asarray(conv2d(padded[None, None], flipped[None, None]))[0, 0]
-    return {"padded": padded, "kind": kind, "flipped": flipped, "output": output, "pad": before}
-
-
-def _valid_tf_sizes(x: np.ndarray, w: np.ndarray, s: int, padding: str) -> list[int]:
-    """The output heights ``tf_conv2d_transpose`` accepts, found by asking it."""
-    from convlab.transposed import tf_conv2d_transpose
-
-    n, k = x.shape[0], w.shape[0]
-    sizes = []
-    for size in range(1, n * s + k + 1):
-        try:
-            tf_conv2d_transpose(x[None, :, :, None], w[:, :, None, None], [1, size, size, 1], s, padding)
-        except ValueError:
-            continue
-        sizes.append(size)
-    return sizes
+    output = np.asarray(conv2d(canvas.values[None, None], flipped[None, None]))[0, 0]
+    return {
+        "padded": canvas.values,
+        "kind": canvas.kind,
+        "flipped": flipped,
+        "output": output,
+        "pad": canvas.before[0],
+    }
 
 
 def transposed_state(
@@ -189,10 +172,11 @@ def transposed_state(
 
 
 def _tensorflow_state(state, x, w, s, output_shape, tf_padding) -> dict:
+    from convlab.arithmetic import same_padding, tf_transpose_output_sizes
     from convlab.transposed import tf_conv2d_transpose
 
     i, k = x.shape[0], w.shape[0]
-    sizes = _valid_tf_sizes(x, w, s, tf_padding)
+    sizes = list(tf_transpose_output_sizes(i, k, s, tf_padding))
     state["valid_output_shapes"] = sizes
     size = sizes[0] if output_shape is None and sizes else output_shape
     if size is None:
@@ -211,12 +195,11 @@ def _tensorflow_state(state, x, w, s, output_shape, tf_padding) -> dict:
     except ValueError as exc:
         state["message"] = str(exc)
         return state
-    total = max((i - 1) * s + k - size, 0) if tf_padding == "SAME" else 0
     state.update(
         valid=True,
         output_size=size,
         tf_result=np.asarray(result)[0, :, :, 0],
-        tf_pad=(total // 2, total - total // 2),
+        tf_pad=same_padding(size, k, s) if tf_padding == "SAME" else (0, 0),
         message=f"valid output_shape values for {i}x{i}, stride {s}, {tf_padding}: {sizes}",
     )
     return state
