@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from convlab._validate import _pair, check_array, check_positive
+from convlab.arithmetic import _check_output_padding, _conv_sizes, _transpose_sizes
 from convlab.viz.grids import PALETTE, _row_axes, draw_grid, new_figure
 
 __all__ = ["stamping_animation", "zero_insertion_figure", "conv_matrix_figure", "im2col_figure"]
@@ -55,15 +56,11 @@ def _shade(ax, mask: np.ndarray, color: str, alpha: float = 0.35) -> None:
 
 
 def _transposed_args(stride, padding, output_padding, weight_shape):
+    """The library's rule: ``output_padding`` smaller than the stride (these figures use dilation 1)."""
     s = _pair(stride, "stride")
     p = _pair(padding, "padding", minimum=0)
     op = _pair(output_padding, "output_padding", minimum=0)
-    for a, b in zip(op, s, strict=True):
-        if a >= b:
-            raise ValueError(
-                "`output_padding` must be smaller than `stride`; "
-                f"got output_padding={output_padding!r}, stride={stride!r}"
-            )
+    _check_output_padding(op, s, (1, 1))
     return s, p, op
 
 
@@ -143,12 +140,8 @@ def stamping_animation(
         raise ValueError(
             f"`input` must have at most {_MAX_FRAMES - 1} pixels for an animation; got shape {x.shape}"
         )
-    canvas_shape = ((H - 1) * s[0] + w.shape[0] + op[0], (W - 1) * s[1] + w.shape[1] + op[1])
-    out_shape = (canvas_shape[0] - 2 * p[0], canvas_shape[1] - 2 * p[1])
-    if min(out_shape) < 1:
-        raise ValueError(
-            f"`padding` crops the whole canvas: a {canvas_shape} canvas minus 2*padding={p} is empty"
-        )
+    canvas_shape = _transpose_sizes(x.shape, w.shape, s, (0, 0), op, (1, 1))
+    out_shape = _transpose_sizes(x.shape, w.shape, s, p, op, (1, 1))
     # Partial canvases straight from conv_transpose2d: only the first t pixels are switched on.
     order = np.arange(n).reshape(H, W)
     partial = [_ct(np.where(order < t, x, 0.0), w, stride=s, output_padding=op) for t in range(n + 1)]
@@ -207,20 +200,10 @@ def stamping_animation(
 
 def _zero_insert_padded(x, s, k, p, op):
     """Zero-insert ``x``, pad by ``k - p - 1`` (plus ``output_padding`` after), cropping if negative."""
-    from convlab.transposed import zero_insert
+    from convlab.transposed import transposed_canvas
 
-    z = np.asarray(zero_insert(x[None, None], s))[0, 0]
-    kind = np.full(z.shape, 1, dtype=np.int8)  # 0 input, 1 inserted zero, 2 padding
-    kind[:: s[0], :: s[1]] = 0
-    before = [k[d] - p[d] - 1 for d in range(2)]
-    after = [before[d] + op[d] for d in range(2)]
-    pad = [(max(b, 0), max(a, 0)) for b, a in zip(before, after, strict=True)]
-    z = np.pad(z, pad)
-    kind = np.pad(kind, pad, constant_values=2)
-    cut = tuple(
-        slice(max(-before[d], 0), z.shape[d] - max(-after[d], 0)) for d in range(2)
-    )  # negative padding = crop
-    return z[cut], kind[cut], before
+    canvas = transposed_canvas(x, k, s, p, op)
+    return canvas.values, canvas.kind, list(canvas.before)
 
 
 def zero_insertion_figure(
@@ -471,8 +454,7 @@ def im2col_figure(input: object, weight: object, stride: int | tuple[int, int] =
     if kh > x.shape[0] or kw > x.shape[1]:
         raise ValueError(f"`weight` of shape {w.shape} does not fit the input of shape {x.shape}")
     cols = np.asarray(unfold(x[None, None], (kh, kw), stride=s))[0]
-    oh = (x.shape[0] - kh) // s[0] + 1
-    ow = (x.shape[1] - kw) // s[1] + 1
+    oh, ow = _conv_sizes(x.shape, (kh, kw), s, (0, 0), (1, 1))
     if oh * ow > 12:
         raise ValueError(f"`input` gives {oh * ow} patches; at most 12 can be told apart by colour")
     product = (w.ravel() @ cols).reshape(oh, ow)

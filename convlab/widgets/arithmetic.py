@@ -51,7 +51,7 @@ def dumoulin_visin_case(i: int, k: int, s: int = 1, p: int = 0, d: int = 1) -> s
     >>> dumoulin_visin_case(6, 3, s=2, p=1)
     'padding, non-unit strides, odd: a = (i+2p-k) mod s = 1'
     """
-    from convlab.arithmetic import conv_output_size
+    from convlab.arithmetic import conv_output_size, transposed_equivalent
 
     conv_output_size(i, k, s, p, d)  # validates
     span = d * (k - 1) + 1
@@ -66,7 +66,7 @@ def dumoulin_visin_case(i: int, k: int, s: int = 1, p: int = 0, d: int = 1) -> s
             name = "arbitrary padding, unit strides"
     else:
         name = "no padding, non-unit strides" if p == 0 else "padding, non-unit strides"
-        a = (i + 2 * p - span) % s
+        a = transposed_equivalent(i, k, s, p, d).a
         if a:
             name += f", odd: a = (i+2p-k) mod s = {a}"
     return f"dilated, {name}" if d > 1 else name
