@@ -83,7 +83,7 @@ def test_transposed_animation_has_one_frame_per_output_cell():
     [
         ({"i": 0, "k": 3}, ValueError, "`i`"),
         ({"i": 4, "k": 2.0}, TypeError, "`k`"),
-        ({"i": 2, "k": 5}, ValueError, "no output"),
+        ({"i": 2, "k": 5}, ValueError, "kernel does not fit the padded input"),
         ({"i": 10, "k": 3}, ValueError, "`max_frames`"),
         ({"i": 4, "k": 3, "output_padding": 1}, ValueError, "`output_padding`"),
         ({"i": 4, "k": 3, "s": 2, "transposed": True, "output_padding": 2}, ValueError, "`output_padding`"),

@@ -23,6 +23,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from convlab._validate import check_array, check_choice, check_int
+from convlab.arithmetic import _check_fits, _check_output_padding, _transpose_sizes
 from convlab.viz.grids import PALETTE, draw_grid, new_figure
 
 __all__ = [
@@ -143,6 +144,7 @@ def window_geometry(
     ((7, 7), (3, 3), [(0, 0), (0, 2), (0, 4)])
     """
     from convlab.functional import conv2d, conv_transpose2d
+    from convlab.transposed import INPUT, transposed_canvas
 
     i = _size(i, "i", 1)
     k = _size(k, "k", 1)
@@ -153,11 +155,7 @@ def window_geometry(
     seed = check_int(seed, "seed")
     if not transposed and a:
         raise ValueError(f"`output_padding` applies to transposed convolutions only; got output_padding={a}")
-    if a >= max(s, d):
-        raise ValueError(
-            f"`output_padding` must be smaller than `s` or `d`; got output_padding={a}, s={s}, d={d}"
-        )
-    span = d * (k - 1) + 1
+    _check_output_padding((a,), (s,), (d,))
     rng = np.random.default_rng(seed)
     x = rng.integers(0, 4, (i, i)) if input is None else check_array(input, "input", ndim=2)
     w = rng.integers(-1, 3, (k, k)) if weight is None else check_array(weight, "weight", ndim=2)
@@ -169,35 +167,23 @@ def window_geometry(
     w = w.astype(float)
 
     if not transposed:
-        if i + 2 * p < span:
-            raise ValueError(
-                f"no output: the padded input i + 2p = {i + 2 * p} is smaller than the dilated kernel "
-                f"d(k-1)+1 = {span}; got i={i}, k={k}, p={p}, d={d}"
-            )
+        _check_fits(i, k, d, 2 * p)
         out = conv2d(x[None, None], w[None, None], stride=s, padding=p, dilation=d)[0, 0]
         canvas = np.pad(x, p)
         pad_mask = np.pad(np.zeros_like(x, dtype=bool), p, constant_values=True)
         kernel, stride = w, s
     else:
-        pp = span - 1 - p
-        if pp < 0:
+        if p > d * (k - 1):
             raise ValueError(
-                f"`p` larger than d(k-1) = {span - 1} crops the transposed output; this picture "
+                f"`p` larger than d(k-1) = {d * (k - 1)} crops the transposed output; this picture "
                 f"draws only p <= d(k-1); got p={p}"
             )
-        o = (i - 1) * s - 2 * p + span + a
-        if o < 1:
-            raise ValueError(f"no output: (i-1)s - 2p + d(k-1) + a + 1 = {o}; got i={i}, k={k}, s={s}, p={p}")
+        _transpose_sizes((i,), (k,), (s,), (p,), (a,), (d,), padding_name="p")
         out = conv_transpose2d(
             x[None, None], w[None, None], stride=s, padding=p, output_padding=a, dilation=d
         )[0, 0]
-        n = i + (i - 1) * (s - 1)
-        stretched = np.zeros((n, n))
-        stretched[::s, ::s] = x
-        inserted = np.ones((n, n), dtype=bool)
-        inserted[::s, ::s] = False
-        canvas = np.pad(stretched, ((pp, pp + a), (pp, pp + a)))
-        pad_mask = np.pad(inserted, ((pp, pp + a), (pp, pp + a)), constant_values=True)
+        drawn = transposed_canvas(x, k, s, p, a, d)
+        canvas, pad_mask = drawn.values, drawn.kind != INPUT
         kernel, stride = w[::-1, ::-1], 1
     starts = [(r * stride, c * stride) for r in range(out.shape[0]) for c in range(out.shape[1])]
     return WindowGeometry(canvas, pad_mask, kernel, stride, d, out, starts)
