@@ -28,7 +28,15 @@ from matplotlib.patches import Rectangle
 
 from convlab._validate import check_array
 
-__all__ = ["PALETTE", "GridArtists", "draw_grid", "grid_figure", "animation_html", "new_figure"]
+__all__ = [
+    "PALETTE",
+    "GridArtists",
+    "FrameAnimation",
+    "draw_grid",
+    "grid_figure",
+    "animation_html",
+    "new_figure",
+]
 
 #: Colours shared by every figure of the course (Dumoulin & Visin's conv_arithmetic style).
 PALETTE: dict[str, str] = {
@@ -560,6 +568,55 @@ _FONT_AWESOME_LOADER = r"""<script>
 </script>"""
 
 
+class FrameAnimation(_animation.FuncAnimation):
+    """A :class:`~matplotlib.animation.FuncAnimation` whose figure, frame count and frames are public.
+
+    Every animation of :mod:`convlab.viz` is one, so that a page or a test can draw any frame and
+    read the figure without reaching into matplotlib's private attributes.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure the frames are drawn on.
+    draw : callable
+        ``draw(t)`` draws frame ``t`` (``0 <= t < n_frames``) and returns the changed artists.
+    n_frames : int
+        Number of frames, >= 1.
+    interval : int, optional
+        Milliseconds between frames when played.
+
+    Attributes
+    ----------
+    figure : matplotlib.figure.Figure
+    n_frames : int
+
+    See Also
+    --------
+    animation_html : the player the chapters embed.
+
+    Examples
+    --------
+    >>> fig = new_figure(1, 1, dpi=20)
+    >>> anim = FrameAnimation(fig, lambda t: [], 3)
+    >>> anim.n_frames, anim.figure is fig
+    (3, True)
+    """
+
+    def __init__(
+        self, fig: Figure, draw: Callable[[int], object], n_frames: int, interval: int = 200
+    ) -> None:
+        super().__init__(fig, draw, frames=n_frames, interval=interval, blit=False)
+        self.figure = fig
+        self.n_frames = n_frames
+        self._draw_frame_function = draw
+
+    def draw_frame(self, t: int) -> object:
+        """Draw frame ``t`` on :attr:`figure` (as the player would) and return what ``draw`` returns."""
+        if not 0 <= t < self.n_frames:
+            raise ValueError(f"`t` must be a frame index in [0, {self.n_frames}); got t={t!r}")
+        return self._draw_frame_function(t)
+
+
 def animation_html(anim, *, fps: float | None = None, embed_limit_mb: float = 20.0, loop: bool = True):
     """Render a matplotlib animation as self-contained HTML/JavaScript and close its figure.
 
@@ -617,7 +674,7 @@ def animation_html(anim, *, fps: float | None = None, embed_limit_mb: float = 20
         raise ValueError(f"`fps` must be a positive number; got fps={fps!r}")
     if not (isinstance(embed_limit_mb, numbers.Real) and embed_limit_mb > 0):
         raise ValueError(f"`embed_limit_mb` must be a positive number; got embed_limit_mb={embed_limit_mb!r}")
-    fig = anim._fig
+    fig = anim.figure if isinstance(anim, FrameAnimation) else anim._fig  # matplotlib keeps it private
     with plt.rc_context({"animation.embed_limit": float(embed_limit_mb)}):
         html = anim.to_jshtml(fps=fps, default_mode="loop" if loop else "once")
     plt.close(fig)

@@ -18,13 +18,12 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from matplotlib.animation import FuncAnimation
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from convlab._validate import check_array, check_choice, check_int
 from convlab.arithmetic import _check_fits, _check_output_padding, _transpose_sizes
-from convlab.viz.grids import PALETTE, draw_grid, new_figure
+from convlab.viz.grids import PALETTE, FrameAnimation, draw_grid, new_figure
 
 __all__ = [
     "ArithmeticCase",
@@ -284,7 +283,7 @@ def sliding_window_animation(
     max_frames: int = 40,
     dpi: float = 70,
     interval: int = 700,
-) -> FuncAnimation:
+) -> FrameAnimation:
     """Animate a 2-D (transposed) convolution window by window, Dumoulin & Visin style.
 
     Left, the (padded, and for a transposed convolution zero-inserted) input in blue with the
@@ -315,7 +314,7 @@ def sliding_window_animation(
 
     Returns
     -------
-    matplotlib.animation.FuncAnimation
+    convlab.viz.grids.FrameAnimation
         One frame per output cell; display it with :func:`convlab.viz.animation_html`.
 
     Raises
@@ -336,9 +335,8 @@ def sliding_window_animation(
     Examples
     --------
     >>> anim = sliding_window_animation(4, 3)
-    >>> anim._save_count
+    >>> anim.n_frames
     4
-    >>> anim._draw_was_started = True
     """
     geo = window_geometry(
         i,
@@ -370,7 +368,7 @@ def sliding_window_animation(
         return []
 
     update(0)
-    return FuncAnimation(fig, update, frames=n, interval=interval, blit=False)
+    return FrameAnimation(fig, update, n, interval=interval)
 
 
 def all_windows_figure(
@@ -533,7 +531,7 @@ def window_positions_figure(
     return fig
 
 
-def flip_and_slide_animation(f, g, *, dpi: float = 70, interval: int = 1000) -> FuncAnimation:
+def flip_and_slide_animation(f, g, *, dpi: float = 70, interval: int = 1000) -> FrameAnimation:
     """Animate 1-D convolution: flip ``g``, slide it over zero-padded ``f``, sum the products.
 
     Rows, top to bottom: ``f`` padded with ``len(g) - 1`` zeros on each side; the flipped kernel
@@ -552,7 +550,7 @@ def flip_and_slide_animation(f, g, *, dpi: float = 70, interval: int = 1000) -> 
 
     Returns
     -------
-    matplotlib.animation.FuncAnimation
+    convlab.viz.grids.FrameAnimation
         One frame per output sample, ``n = 0 .. len(f) + len(g) - 2``.
 
     Raises
@@ -571,9 +569,8 @@ def flip_and_slide_animation(f, g, *, dpi: float = 70, interval: int = 1000) -> 
     Examples
     --------
     >>> anim = flip_and_slide_animation([1, 2, 3], [0, 1, 0.5])
-    >>> anim._save_count
+    >>> anim.n_frames
     5
-    >>> anim._draw_was_started = True
     """
     from convlab.signal import convolve1d
 
@@ -617,7 +614,7 @@ def flip_and_slide_animation(f, g, *, dpi: float = 70, interval: int = 1000) -> 
         return []
 
     update(0)
-    return FuncAnimation(fig, update, frames=frames, interval=interval, blit=False)
+    return FrameAnimation(fig, update, frames, interval=interval)
 
 
 def conv_modes_figure(x, kernel, *, same: str = "matlab", dpi: float = 90) -> Figure:

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.animation import FuncAnimation
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from convlab._validate import _pair, check_array, check_positive
 from convlab.arithmetic import _check_output_padding, _conv_sizes, _transpose_sizes
-from convlab.viz.grids import PALETTE, _row_axes, draw_grid, new_figure
+from convlab.viz.grids import PALETTE, FrameAnimation, _row_axes, draw_grid, new_figure
 
 __all__ = ["stamping_animation", "zero_insertion_figure", "conv_matrix_figure", "im2col_figure"]
 
@@ -79,7 +78,7 @@ def stamping_animation(
     *,
     dpi: int = 70,
     interval: int = 1100,
-) -> FuncAnimation:
+) -> FrameAnimation:
     r"""Animate transposed convolution as "stamping" the kernel, one input pixel per frame.
 
     Frame ``t`` shows input pixel ``x[i, j]``, the stamp ``x[i, j] * weight`` and the canvas after
@@ -102,7 +101,7 @@ def stamping_animation(
 
     Returns
     -------
-    matplotlib.animation.FuncAnimation
+    convlab.viz.grids.FrameAnimation
         ``H * W + 1`` frames; render with :func:`convlab.viz.animation_html`.
 
     Raises
@@ -124,7 +123,7 @@ def stamping_animation(
     --------
     >>> from convlab.viz import animation_html
     >>> anim = stamping_animation([[1, 2], [3, 4]], [[1, 1], [1, 1]], stride=1, dpi=30)
-    >>> anim._save_count  # one frame per input pixel, plus the crop
+    >>> anim.n_frames  # one frame per input pixel, plus the crop
     5
     >>> "<script" in animation_html(anim).data
     True
@@ -194,7 +193,7 @@ def stamping_animation(
         return list(axes)
 
     fig.suptitle(f"stamping: stride={_fmt(s)}, padding={_fmt(p)}, output_padding={_fmt(op)}", fontsize=11)
-    anim = FuncAnimation(fig, frame, frames=n + 1, interval=interval, blit=False)
+    anim = FrameAnimation(fig, frame, n + 1, interval=interval)
     return anim
 
 
