@@ -12,11 +12,10 @@ Chapter: :doc:`/chapters/transposed_conv`.
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 
 from convlab._validate import check_choice, check_int
+from convlab.widgets._explorer import Explorer, escape, impossible, int_slider
 
 __all__ = ["transposed_state", "TransposedExplorer", "transposed_explorer"]
 
@@ -251,7 +250,7 @@ def _explorer_figure(state: dict, *, dpi: float = 72):
     return fig
 
 
-class TransposedExplorer:
+class TransposedExplorer(Explorer):
     """Controls for a transposed convolution and the two views :func:`transposed_state` computes.
 
     Attributes
@@ -273,91 +272,55 @@ class TransposedExplorer:
     def __init__(self, input_size: int = 2, kernel_size: int = 4, stride: int = 3, padding: int = 0) -> None:
         import ipywidgets as widgets
 
-        def slider(value, lo, hi, description):
-            return widgets.IntSlider(
-                value=value, min=lo, max=hi, description=description, continuous_update=False,
-                style={"description_width": "8em"},
-            )  # fmt: skip
+        super().__init__(
+            {
+                "input_size": int_slider(input_size, 1, 5, "input size i"),
+                "kernel_size": int_slider(kernel_size, 1, 5, "kernel size k"),
+                "stride": int_slider(stride, 1, 4, "stride s"),
+                "padding": int_slider(padding, 0, 4, "padding p"),
+                "output_padding": int_slider(0, 0, 3, "output_padding"),
+                "mode": widgets.ToggleButtons(
+                    options=[("PyTorch", "pytorch"), ("TensorFlow SAME", "tensorflow")], value="pytorch"
+                ),
+                "output_shape": widgets.Dropdown(options=[], description="output_shape"),
+            }
+        )
 
-        self.controls = {
-            "input_size": slider(input_size, 1, 5, "input size i"),
-            "kernel_size": slider(kernel_size, 1, 5, "kernel size k"),
-            "stride": slider(stride, 1, 4, "stride s"),
-            "padding": slider(padding, 0, 4, "padding p"),
-            "output_padding": slider(0, 0, 3, "output_padding"),
-            "mode": widgets.ToggleButtons(
-                options=[("PyTorch", "pytorch"), ("TensorFlow SAME", "tensorflow")], value="pytorch"
-            ),
-            "output_shape": widgets.Dropdown(options=[], description="output_shape"),
-        }
-        self.summary = widgets.HTML()
-        self.image = widgets.Image(format="png")
-        self.state: dict = {}
-        self._updating = False
-        for control in self.controls.values():
-            control.observe(self.update, names="value")
-        left = widgets.VBox(list(self.controls.values()))
-        self.widget = widgets.VBox([widgets.HBox([left, self.summary]), self.image])
-        self.update()
-
-    def update(self, change=None) -> dict:
-        """Recompute the state from the controls and refresh the text and the figure."""
-        if self._updating:
-            return self.state
-        c = {name: control.value for name, control in self.controls.items()}
+    def _compute(self, c: dict) -> dict:
         tf = c["mode"] == "tensorflow"
-        self.state = st = transposed_state(
+        return transposed_state(
             c["input_size"], c["kernel_size"], c["stride"], c["padding"], c["output_padding"],
             mode=c["mode"], output_shape=c["output_shape"] if tf else None,
         )  # fmt: skip
-        if tf:
-            self._updating = True  # refilling the dropdown must not recurse
-            try:
-                dropdown = self.controls["output_shape"]
-                dropdown.options = st.get("valid_output_shapes", [])
-                if st.get("output_shape") in dropdown.options:
-                    dropdown.value = st["output_shape"]
-            finally:
-                self._updating = False
+
+    def _refresh_controls(self, st: dict, c: dict) -> None:
+        tf = c["mode"] == "tensorflow"
+        if tf:  # the dropdown lists exactly the sizes TensorFlow accepts
+            dropdown = self.controls["output_shape"]
+            dropdown.options = st.get("valid_output_shapes", [])
+            if st.get("output_shape") in dropdown.options:
+                dropdown.value = st["output_shape"]
         self.controls["output_shape"].disabled = not tf
         for name in ("padding", "output_padding"):
             self.controls[name].disabled = tf
-        if st["valid"]:
-            rows = [f"<b>output size: {st['output_size']}×{st['output_size']}</b>", _escape(st["message"])]
-            if tf:
-                rows += [
-                    f"<code>{_escape(st['tf_call'])}</code>",
-                    f"TensorFlow pads (before, after) = {st['tf_pad']}",
-                ]
-            else:
-                verdict = "agree" if st["consistent"] else "DISAGREE"
-                rows += [
-                    f"scatter-add, zero insertion and C<sup>T</sup> {verdict}",
-                    f"<code>{_escape(st['torch_call'])}</code>",
-                ]
-        else:
-            rows = [f"<b style='color:#b22222'>impossible: {_escape(st['message'])}</b>"]
-        self.summary.value = "<div style='padding-left:1em'>" + "<br>".join(rows) + "</div>"
-        self.image.value = self._figure_png() if st["valid"] else b""
-        return st
 
-    def _figure_png(self) -> bytes:
-        import matplotlib.pyplot as plt
+    def _rows(self, st: dict) -> list[str]:
+        if not st["valid"]:
+            return [impossible(st["message"])]
+        rows = [f"<b>output size: {st['output_size']}×{st['output_size']}</b>", escape(st["message"])]
+        if st["mode"] == "tensorflow":
+            return rows + [
+                f"<code>{escape(st['tf_call'])}</code>",
+                f"TensorFlow pads (before, after) = {st['tf_pad']}",
+            ]
+        verdict = "agree" if st["consistent"] else "DISAGREE"
+        return rows + [
+            f"scatter-add, zero insertion and C<sup>T</sup> {verdict}",
+            f"<code>{escape(st['torch_call'])}</code>",
+        ]
 
-        fig = _explorer_figure(self.state)
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png")
-        plt.close(fig)
-        return buffer.getvalue()
-
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.widget)
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    def _figure(self, st: dict, values: dict):
+        return _explorer_figure(st)
 
 
 def transposed_explorer(
