@@ -27,6 +27,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from convlab._validate import check_array
+from convlab.viz.palettes import PALETTE
 
 __all__ = [
     "PALETTE",
@@ -38,17 +39,6 @@ __all__ = [
     "new_figure",
 ]
 
-#: Colours shared by every figure of the course (Dumoulin & Visin's conv_arithmetic style).
-PALETTE: dict[str, str] = {
-    "input": "#7fb3e6",  # blue: the input
-    "output": "#8fd19e",  # green: the output
-    "kernel": "#f2c14e",  # amber: a kernel drawn on its own
-    "footprint": "#1f4e79",  # dark blue: the cells under the kernel
-    "padding": "#f4f4f4",  # light grey: zero padding
-    "empty": "#ffffff",  # white: an output cell not computed yet
-    "highlight": "#d62728",  # red: the cell or window being discussed
-    "edge": "#3d3d3d",  # cell borders
-}
 
 _Highlight = np.ndarray | Sequence[tuple[int, int]] | tuple[int, int, int, int] | None
 
@@ -340,7 +330,7 @@ def draw_grid(
     texts = np.full(shape, None, dtype=object)
     for (r, c), value in np.ndenumerate(values):
         if pad[r, c]:
-            face, edge, style = PALETTE["padding"], "#9a9a9a", "--"
+            face, edge, style = PALETTE["padding"], PALETTE["padding_edge"], "--"
         elif not np.isfinite(value):
             face, edge, style = PALETTE["empty"], PALETTE["edge"], "-"
         elif color is not None:
@@ -357,7 +347,8 @@ def draw_grid(
         if annotate and np.isfinite(value):
             texts[r, c] = ax.text(
                 c0 + c + 0.5, r0 + r + 0.5, format_value(value), ha="center", va="center",
-                fontsize=fontsize, color="#777777" if pad[r, c] else _text_color(face), zorder=zorder + 2,
+                fontsize=fontsize, color=PALETTE["padding_text"] if pad[r, c] else _text_color(face),
+                zorder=zorder + 2,
             )  # fmt: skip
 
     outlines = []

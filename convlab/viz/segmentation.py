@@ -11,22 +11,11 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from convlab.viz.grids import new_figure
+from convlab.viz.palettes import CLASS_COLOURS
 
 __all__ = ["segmentation_cmap", "colorize_mask", "show_segmentation", "compare_predictions"]
 
-# Background dark grey, then distinct colours (Okabe-Ito, readable with colour-blindness).
-_PALETTE = (
-    "#303030",
-    "#e69f00",
-    "#56b4e9",
-    "#009e73",
-    "#f0e442",
-    "#0072b2",
-    "#d55e00",
-    "#cc79a7",
-    "#999999",
-    "#ffffff",
-)
+_PALETTE = CLASS_COLOURS
 
 
 def _numpy(value: Any) -> np.ndarray:

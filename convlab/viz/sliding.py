@@ -23,7 +23,8 @@ from matplotlib.patches import Rectangle
 
 from convlab._validate import check_array, check_choice, check_int
 from convlab.arithmetic import _check_fits, _check_output_padding, _transpose_sizes
-from convlab.viz.grids import PALETTE, FrameAnimation, draw_grid, new_figure
+from convlab.viz.grids import FrameAnimation, draw_grid, new_figure
+from convlab.viz.palettes import PALETTE
 
 __all__ = [
     "ArithmeticCase",
@@ -214,7 +215,7 @@ def _footprint(ax, start, kernel, d, *, numbers_shown: bool) -> None:
                 ha="right",
                 va="bottom",
                 fontsize=7,
-                color="#ffe08a",
+                color=PALETTE["weight_text"],
                 fontweight="bold",
                 zorder=4,
             )
@@ -598,7 +599,7 @@ def flip_and_slide_animation(f, g, *, dpi: float = 70, interval: int = 1000) -> 
         draw_grid(ax, padded, color=PALETTE["input"], padding_mask=pad[None], fmt=fmt, origin=(0, 2))
         draw_grid(ax, g[::-1], color=PALETTE["kernel"], fmt=fmt, origin=(1.4, 2 + n))
         products = padded[n : n + n2] * g[::-1]
-        draw_grid(ax, products, color="#e9e3f5", fmt=fmt, origin=(2.8, 2 + n))
+        draw_grid(ax, products, color=PALETTE["product"], fmt=fmt, origin=(2.8, 2 + n))
         shown = np.full(frames, np.nan)
         shown[: n + 1] = y[: n + 1]
         draw_grid(ax, shown, color=PALETTE["output"], fmt=fmt, origin=(4.2, 2 + (n2 - 1)),

@@ -15,13 +15,14 @@ from matplotlib.patches import Rectangle
 
 from convlab._validate import _pair, check_array, check_positive
 from convlab.arithmetic import _check_output_padding, _conv_sizes, _transpose_sizes
-from convlab.viz.grids import PALETTE, FrameAnimation, _row_axes, draw_grid, new_figure
+from convlab.viz.grids import FrameAnimation, _row_axes, draw_grid, new_figure
+from convlab.viz.palettes import PALETTE, PATCH_COLOURS
 
 __all__ = ["stamping_animation", "zero_insertion_figure", "conv_matrix_figure", "im2col_figure"]
 
-_ACCENT = "#e8590c"  # the pixel / window being worked on
-_QUIET = "#868e96"  # what was done before
-_KEEP = "#2b8a3e"  # the part of the canvas that is kept
+_ACCENT = PALETTE["accent"]  # the pixel / window being worked on
+_QUIET = PALETTE["quiet"]  # what was done before
+_KEEP = PALETTE["keep"]  # the part of the canvas that is kept
 _MAX_FRAMES = 40
 
 
@@ -358,7 +359,9 @@ def conv_matrix_figure(
     where = np.asarray(conv_matrix(size, index[None, None], stride=s, padding=p))
     C = np.asarray(conv_matrix(size, w[None, None], stride=s, padding=p))
     labels = _entry_labels(w.shape).ravel()
-    colours = ListedColormap(["#ffffff", *[plt.get_cmap("tab20")(2 * m % 20 + 1) for m in range(w.size)]])
+    colours = ListedColormap(
+        [PALETTE["empty"], *[plt.get_cmap("tab20")(2 * m % 20 + 1) for m in range(w.size)]]
+    )
     cell, gap, top, bottom, left = 0.4, 1.1, 0.9, 0.55, 0.6
     fig_w = left + cell * (C.shape[1] + C.shape[0]) + gap + 0.2
     fig_h = top + bottom + cell * max(C.shape)
@@ -382,7 +385,7 @@ def conv_matrix_figure(
         ax.tick_params(labelsize=8, length=0)
         ax.set_xticks(np.arange(-0.5, idx.shape[1]), minor=True)
         ax.set_yticks(np.arange(-0.5, idx.shape[0]), minor=True)
-        ax.grid(which="minor", color="#adb5bd", lw=0.6)
+        ax.grid(which="minor", color=PALETTE["gridline"], lw=0.6)
         ax.tick_params(which="minor", length=0)
         ax.set_title(f"${name}$: {idx.shape[0]} x {idx.shape[1]}", fontsize=11)
     ax_c.set_xlabel("input pixel (row-major index)", fontsize=9)
@@ -458,20 +461,7 @@ def im2col_figure(input: object, weight: object, stride: int | tuple[int, int] =
         raise ValueError(f"`input` gives {oh * ow} patches; at most 12 can be told apart by colour")
     product = (w.ravel() @ cols).reshape(oh, ow)
     direct = np.asarray(conv2d(x[None, None], w[None, None], stride=s))[0, 0]
-    palette = [
-        "#d62728",
-        "#1f77b4",
-        "#2ca02c",
-        "#9467bd",
-        "#ff7f0e",
-        "#17becf",
-        "#e377c2",
-        "#8c564b",
-        "#bcbd22",
-        "#7f7f7f",
-        "#393b79",
-        "#637939",
-    ]
+    palette = list(PATCH_COLOURS)
     shapes = [x.shape, cols.shape, (1, kh * kw), product.shape]
     fig, axes = _row_layout(shapes, top=0.9)
     ax_x, ax_cols, ax_w, ax_y = axes

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import io
 
+from convlab.viz.palettes import PALETTE
+
 __all__: list[str] = []  # private module: the explorers are exported by their own modules
 
-_IMPOSSIBLE = "<b style='color:#b22222'>impossible: {}</b>"
+_IMPOSSIBLE = "<b style='color:" + PALETTE["impossible"] + "'>impossible: {}</b>"
 
 
 def escape(text: str) -> str:

@@ -128,6 +128,7 @@ def interpolation_state(
 
 def _explorer_figure(state: dict, *, dpi: float = 72):
     from convlab.viz.grids import new_figure
+    from convlab.viz.palettes import PALETTE
 
     x, out = state["input"], state["output"]
     fig = new_figure(10, 3.4, dpi=dpi)
@@ -141,10 +142,20 @@ def _explorer_figure(state: dict, *, dpi: float = 72):
     row_in, row_out = x.shape[0] // 2, out.shape[0] // 2
     ax = axes[2]
     ax.plot(
-        np.arange(x.shape[1]), x[row_in], "o", color="#1f4e79", ms=8, label=f"input row {row_in}", zorder=3
+        np.arange(x.shape[1]),
+        x[row_in],
+        "o",
+        color=PALETTE["footprint"],
+        ms=8,
+        label=f"input row {row_in}",
+        zorder=3,
     )
     ax.plot(
-        state["source_x"], out[row_out], ".-", color="#d62728", label=f"output row {row_out} at $x_{{src}}$"
+        state["source_x"],
+        out[row_out],
+        ".-",
+        color=PALETTE["highlight"],
+        label=f"output row {row_out} at $x_{{src}}$",
     )
     ax.set_xlabel("input column coordinate")
     ax.set_title("each output pixel placed where it samples", fontsize=10)
