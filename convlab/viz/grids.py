@@ -37,6 +37,8 @@ __all__ = [
     "grid_figure",
     "animation_html",
     "new_figure",
+    "grid_axes",
+    "grid_row_axes",
 ]
 
 
@@ -387,37 +389,124 @@ def draw_grid(
     return GridArtists(cells=cells, texts=texts, highlights=outlines)
 
 
-def _row_axes(
-    shapes,
+def grid_axes(fig: Figure, x: float, y: float, shape: tuple[int, int], cell: float) -> Axes:
+    """Axes for a grid of ``shape`` cells of ``cell`` inches, lower-left corner at ``(x, y)`` inches.
+
+    Every figure of :mod:`convlab.viz` places its grids with this function (directly or through
+    :func:`grid_row_axes`), so all grids of a figure share one scale in inches.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure; its size in inches fixes the conversion to figure fractions.
+    x, y : float
+        Lower-left corner, inches from the figure's lower-left corner.
+    shape : (int, int)
+        ``(rows, columns)`` of the grid.
+    cell : float
+        Side of one cell in inches, > 0.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        ``shape[1] * cell`` inches wide and ``shape[0] * cell`` inches high.
+
+    Raises
+    ------
+    ValueError
+        If ``cell`` is not positive.
+
+    See Also
+    --------
+    grid_row_axes : a figure with a row of such axes.
+
+    Examples
+    --------
+    >>> fig = new_figure(4, 2, dpi=20)
+    >>> ax = grid_axes(fig, 0.5, 0.25, (3, 5), 0.25)
+    >>> tuple(float(v) for v in ax.get_position().bounds)
+    (0.125, 0.125, 0.3125, 0.375)
+    """
+    if not (isinstance(cell, numbers.Real) and cell > 0):
+        raise ValueError(f"`cell` must be a positive number of inches; got cell={cell!r}")
+    width, height = fig.get_size_inches()
+    rows, cols = shape
+    return fig.add_axes((x / width, y / height, cols * cell / width, rows * cell / height))
+
+
+def grid_row_axes(
+    shapes: Sequence[tuple[int, int]],
     *,
     cell: float,
     gap: float,
     top: float,
     bottom: float,
     margin: float,
-    min_width: float,
+    min_width: float = 0.0,
+    align: str = "center",
     dpi: float = 80,
 ):
     """A figure with one bare axes per grid shape, in a row, all at the same scale (``cell`` inches).
 
-    Each axes is centred vertically and in a slot at least ``min_width`` cells wide (room for its
-    title); ``margin`` inches are left on both sides. Returns ``(figure, axes)``.
+    Parameters
+    ----------
+    shapes : sequence of (int, int)
+        ``(rows, columns)`` of each grid, left to right.
+    cell : float
+        Side of one cell, inches.
+    gap : float
+        Inches between neighbouring slots.
+    top, bottom : float
+        Inches above (room for titles) and below the tallest grid.
+    margin : float
+        Inches left free at the left and the right.
+    min_width : float, optional
+        Each grid sits in a slot at least this many cells wide (room for its title).
+    align : {"center", "start"}, optional
+        ``"center"``: each grid centred in its slot and vertically; ``"start"``: at the slot's
+        left edge and on the bottom line.
+    dpi : float, optional
+
+    Returns
+    -------
+    (matplotlib.figure.Figure, list of matplotlib.axes.Axes)
+
+    Raises
+    ------
+    ValueError
+        If ``align`` is not one of the two choices.
+
+    See Also
+    --------
+    grid_axes : one grid's axes at a given place.
+    grid_figure : grids with operators between them.
+
+    Examples
+    --------
+    >>> fig, axes = grid_row_axes([(3, 3), (5, 5)], cell=0.3, gap=0.5, top=0.4, bottom=0.1, margin=0.2)
+    >>> len(axes), [float(round(v, 2)) for v in fig.get_size_inches()]
+    (2, [2.9, 2.0])
     """
+    if align not in ("center", "start"):
+        raise ValueError(f"`align` must be one of 'center', 'start'; got align={align!r}")
     widths = [max(w, min_width) * cell for _, w in shapes]
     rows = max(h for h, _ in shapes)
     fig_w = sum(widths) + gap * (len(shapes) - 1) + 2 * margin
     fig_h = rows * cell + top + bottom
     fig = new_figure(fig_w, fig_h, dpi=dpi)
     axes, x0 = [], margin
+    centred = align == "center"
     for (h, w), width in zip(shapes, widths, strict=True):
-        y = bottom + (rows - h) * cell / 2
-        ax = fig.add_axes(
-            ((x0 + (width - w * cell) / 2) / fig_w, y / fig_h, w * cell / fig_w, h * cell / fig_h)
-        )
+        y = bottom + (rows - h) * cell / 2 if centred else bottom
+        x = x0 + (width - w * cell) / 2 if centred else x0
+        ax = grid_axes(fig, x, y, (h, w), cell)
         ax.set_axis_off()
         axes.append(ax)
         x0 += width + gap
     return fig, axes
+
+
+_row_axes = grid_row_axes  # the name the figure modules used before it was public
 
 
 def _finish_axes(ax: Axes) -> None:
@@ -529,7 +618,7 @@ def grid_figure(
     for (title, value), (h, _w), width in zip(arrays.items(), shapes, widths, strict=True):
         height = h * cell_size
         y = bottom + (height_cells * cell_size - height) / 2
-        ax = fig.add_axes((x / fig_w, y / fig_h, width / fig_w, height / fig_h))
+        ax = grid_axes(fig, x, y, (h, _w), cell_size)
         kwargs = {"color": colors.get(title), **grid_kwargs.get(title, {})}
         draw_grid(ax, value, **kwargs)
         ax.set_title(title, fontsize=12)

@@ -23,7 +23,7 @@ from matplotlib.patches import Rectangle
 
 from convlab._validate import check_array, check_choice, check_int
 from convlab.arithmetic import _check_fits, _check_output_padding, _transpose_sizes
-from convlab.viz.grids import FrameAnimation, draw_grid, new_figure
+from convlab.viz.grids import FrameAnimation, draw_grid, grid_axes, new_figure
 from convlab.viz.palettes import PALETTE
 
 __all__ = [
@@ -254,11 +254,9 @@ def _two_panel_figure(geo: WindowGeometry, cell: float, dpi: float, title_space:
     height = max(n_in, n_out) * cell + title_space + 0.15
     fig = new_figure(width, height, dpi=dpi)
     bottom = 0.15
-    ax_in = fig.add_axes((0.15 / width, bottom / height, n_in * cell / width, n_in * cell / height))
+    ax_in = grid_axes(fig, 0.15, bottom, (n_in, n_in), cell)
     y_out = bottom + (n_in - n_out) * cell / 2 if n_in > n_out else bottom
-    ax_out = fig.add_axes(
-        ((0.15 + n_in * cell + gap) / width, y_out / height, n_out * cell / width, n_out * cell / height)
-    )
+    ax_out = grid_axes(fig, 0.15 + n_in * cell + gap, y_out, (n_out, n_out), cell)
     return fig, ax_in, ax_out
 
 
@@ -441,19 +439,14 @@ def all_windows_figure(
     panel_w = n_in * cell + 0.25
     panel_h = (n_in + n_out) * cell + 0.45
     fig = new_figure(columns * panel_w, rows * panel_h + 0.35, dpi=dpi)
-    W, H = fig.get_size_inches()
+    H = fig.get_size_inches()[1]
     for index in range(n):
         row, col = divmod(index, columns)
         x0 = col * panel_w + 0.12
         y_top = H - 0.35 - row * panel_h
-        ax_in = fig.add_axes((x0 / W, (y_top - n_in * cell - 0.05) / H, n_in * cell / W, n_in * cell / H))
-        ax_out = fig.add_axes(
-            (
-                (x0 + (n_in - n_out) * cell / 2) / W,
-                (y_top - (n_in + n_out) * cell - 0.2) / H,
-                n_out * cell / W,
-                n_out * cell / H,
-            )
+        ax_in = grid_axes(fig, x0, y_top - n_in * cell - 0.05, (n_in, n_in), cell)
+        ax_out = grid_axes(
+            fig, x0 + (n_in - n_out) * cell / 2, y_top - (n_in + n_out) * cell - 0.2, (n_out, n_out), cell
         )
         _draw_window(ax_in, ax_out, geo, index, numbers_shown=False, done=False)
         shown = np.full(geo.output.shape, np.nan)
@@ -687,16 +680,8 @@ def conv_modes_figure(x, kernel, *, same: str = "matlab", dpi: float = 90) -> Fi
     cell = 0.42
     gap = 0.5
     fig = new_figure(3 * full.shape[1] * cell + 2 * gap + 0.3, full.shape[0] * cell + 0.8, dpi=dpi)
-    W, H = fig.get_size_inches()
     for index, (mode, (r, c, h, w)) in enumerate(regions.items()):
-        ax = fig.add_axes(
-            (
-                (0.15 + index * (full.shape[1] * cell + gap)) / W,
-                0.1 / H,
-                full.shape[1] * cell / W,
-                full.shape[0] * cell / H,
-            )
-        )
+        ax = grid_axes(fig, 0.15 + index * (full.shape[1] * cell + gap), 0.1, full.shape, cell)
         dropped = np.ones(full.shape, dtype=bool)
         dropped[r : r + h, c : c + w] = False
         draw_grid(ax, full, color=PALETTE["output"], padding_mask=dropped, fmt="{:g}",
@@ -762,22 +747,15 @@ def arithmetic_cases_figure(*, transposed: bool = False, dpi: float = 80) -> Fig
     panel_w = max(max(g.canvas.shape[0], g.output.shape[0]) for *_, g in geos) * cell + 0.5
     panel_h = max(g.canvas.shape[0] + g.output.shape[0] for *_, g in geos) * cell + 0.95
     fig = new_figure(cols * panel_w, rows * panel_h, dpi=dpi)
-    W, H = fig.get_size_inches()
+    H = fig.get_size_inches()[1]
     for index, (case, i, a, geo) in enumerate(geos):
         row, col = divmod(index, cols)
         x_mid = col * panel_w + panel_w / 2
         y_top = H - row * panel_h - 0.62
         n_in, n_out = geo.canvas.shape[0], geo.output.shape[0]
-        ax_in = fig.add_axes(
-            ((x_mid - n_in * cell / 2) / W, (y_top - n_in * cell) / H, n_in * cell / W, n_in * cell / H)
-        )
-        ax_out = fig.add_axes(
-            (
-                (x_mid - n_out * cell / 2) / W,
-                (y_top - (n_in + n_out) * cell - 0.15) / H,
-                n_out * cell / W,
-                n_out * cell / H,
-            )
+        ax_in = grid_axes(fig, x_mid - n_in * cell / 2, y_top - n_in * cell, (n_in, n_in), cell)
+        ax_out = grid_axes(
+            fig, x_mid - n_out * cell / 2, y_top - (n_in + n_out) * cell - 0.15, (n_out, n_out), cell
         )
         _draw_window(ax_in, ax_out, geo, 0, numbers_shown=False, done=False)
         ax_out.clear()

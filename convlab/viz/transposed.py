@@ -15,7 +15,7 @@ from matplotlib.patches import Rectangle
 
 from convlab._validate import _pair, check_array, check_positive
 from convlab.arithmetic import _check_output_padding, _conv_sizes, _transpose_sizes
-from convlab.viz.grids import FrameAnimation, _row_axes, draw_grid, new_figure
+from convlab.viz.grids import FrameAnimation, draw_grid, grid_axes, grid_row_axes, new_figure
 from convlab.viz.palettes import PALETTE, PATCH_COLOURS
 
 __all__ = ["stamping_animation", "zero_insertion_figure", "conv_matrix_figure", "im2col_figure"]
@@ -34,7 +34,9 @@ def _row_layout(
     shapes, *, cell: float = 0.4, gap: float = 0.45, top: float = 0.7, bottom: float = 0.1, dpi: float = 80
 ):
     """A figure with one axes per grid shape, in a row, all at the same scale (``cell`` inches)."""
-    return _row_axes(shapes, cell=cell, gap=gap, top=top, bottom=bottom, margin=0.15, min_width=2.4, dpi=dpi)
+    return grid_row_axes(
+        shapes, cell=cell, gap=gap, top=top, bottom=bottom, margin=0.15, min_width=2.4, dpi=dpi
+    )
 
 
 def _image(value: object, name: str) -> np.ndarray:
@@ -366,16 +368,9 @@ def conv_matrix_figure(
     fig_w = left + cell * (C.shape[1] + C.shape[0]) + gap + 0.2
     fig_h = top + bottom + cell * max(C.shape)
     fig = new_figure(fig_w, fig_h, dpi=80)
-    ax_t = fig.add_axes((left / fig_w, bottom / fig_h, cell * C.shape[0] / fig_w, cell * C.shape[1] / fig_h))
+    ax_t = grid_axes(fig, left, bottom, C.T.shape, cell)
     c_bottom = bottom + cell * (max(C.shape) - C.shape[0])
-    ax_c = fig.add_axes(
-        (
-            (left + cell * C.shape[0] + gap) / fig_w,
-            c_bottom / fig_h,
-            cell * C.shape[1] / fig_w,
-            cell * C.shape[0] / fig_h,
-        )
-    )
+    ax_c = grid_axes(fig, left + cell * C.shape[0] + gap, c_bottom, C.shape, cell)
     for ax, idx, name in ((ax_c, where, "C"), (ax_t, where.T, "C^\\top")):
         ax.imshow(idx, cmap=colours, vmin=-0.5, vmax=w.size + 0.5, aspect="auto")
         for r, c in zip(*np.nonzero(idx), strict=True):

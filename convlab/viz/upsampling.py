@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from convlab._validate import check_array, check_choice, check_int, check_positive
-from convlab.viz.grids import _row_axes, draw_grid, new_figure
+from convlab.viz.grids import draw_grid, grid_row_axes, new_figure
 from convlab.viz.palettes import CHANNEL_COLOURS, PALETTE
 
 __all__ = [
@@ -460,7 +460,9 @@ def align_corners_figure(in_size: int = 4, out_size: int = 8) -> Figure:
 
 def _row_layout(shapes, *, cell: float = 0.42, gap: float = 0.7, top: float = 0.75, bottom: float = 0.1):
     """A figure with one axes per grid shape, in a row, all at the same scale (``cell`` inches)."""
-    return _row_axes(shapes, cell=cell, gap=gap, top=top, bottom=bottom, margin=0.5, min_width=2.5, dpi=80)
+    return grid_row_axes(
+        shapes, cell=cell, gap=gap, top=top, bottom=bottom, margin=0.5, min_width=2.5, dpi=80
+    )
 
 
 def unpooling_figure(input: object | None = None, kernel_size: int = 2) -> Figure:

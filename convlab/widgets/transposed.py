@@ -206,7 +206,7 @@ def _tensorflow_state(state, x, w, s, output_shape, tf_padding) -> dict:
 
 def _explorer_figure(state: dict, *, dpi: float = 72):
     """The figure the explorer shows for a valid ``state``: the two views side by side."""
-    from convlab.viz.grids import PALETTE, draw_grid, new_figure
+    from convlab.viz.grids import PALETTE, draw_grid, grid_axes, new_figure
 
     x, w = state["input"], state["weight"]
     if state["mode"] == "tensorflow":
@@ -234,9 +234,7 @@ def _explorer_figure(state: dict, *, dpi: float = 72):
     fig = new_figure(sum(widths) + 0.3, fig_h, dpi=dpi)
     x0 = 0.15
     for n, (sh, title, arr, colour) in enumerate(zip(shapes, titles, arrays, colours, strict=True)):
-        ax = fig.add_axes(
-            (x0 / (sum(widths) + 0.3), 0.1 / fig_h, sh[1] * cell / (sum(widths) + 0.3), sh[0] * cell / fig_h)
-        )
+        ax = grid_axes(fig, x0, 0.1, sh, cell)
         kwargs = {}
         if state["mode"] == "pytorch" and n == 0 and p > 0:
             mask = np.ones(arr.shape, dtype=bool)
