@@ -485,7 +485,7 @@ def grid_row_axes(
     --------
     >>> fig, axes = grid_row_axes([(3, 3), (5, 5)], cell=0.3, gap=0.5, top=0.4, bottom=0.1, margin=0.2)
     >>> len(axes), [float(round(v, 2)) for v in fig.get_size_inches()]
-    (2, [2.9, 2.0])
+    (2, [3.3, 2.0])
     """
     if align not in ("center", "start"):
         raise ValueError(f"`align` must be one of 'center', 'start'; got align={align!r}")
