@@ -159,3 +159,33 @@ def test_arithmetic_cases_figure(transposed):
         assert sizes == [str(c.i) for c in DUMOULIN_VISIN_CASES]
     with pytest.raises(TypeError, match="`transposed`"):
         arithmetic_cases_figure(transposed=1)
+
+
+def _gradient_support(i, k, s, p, d, transposed, a, index):
+    """Input pixels that output cell ``index`` depends on, from torch autograd (all-ones kernel)."""
+    x = torch.rand(1, 1, i, i, dtype=torch.float64, requires_grad=True)
+    w = torch.ones(1, 1, k, k, dtype=torch.float64)
+    if transposed:
+        y = torch.nn.functional.conv_transpose2d(x, w, stride=s, padding=p, output_padding=a, dilation=d)
+    else:
+        y = torch.nn.functional.conv2d(x, w, stride=s, padding=p, dilation=d)
+    (grad,) = torch.autograd.grad(y[0, 0].flatten()[index], x)
+    return [tuple(int(v) for v in rc) for rc in np.argwhere(grad[0, 0].numpy() != 0)]
+
+
+@pytest.mark.parametrize(
+    ("i", "k", "s", "p", "d", "transposed", "a"),
+    [
+        (5, 3, 2, 1, 1, False, 0),
+        (7, 3, 1, 0, 2, False, 0),
+        (6, 2, 3, 2, 1, False, 0),
+        (3, 3, 2, 1, 1, True, 1),
+        (2, 4, 3, 0, 1, True, 0),
+        (3, 3, 1, 1, 2, True, 1),
+    ],
+)
+def test_geometry_reads_exactly_the_cells_autograd_finds(i, k, s, p, d, transposed, a):
+    geo = window_geometry(i, k, s, p, d, transposed=transposed, output_padding=a)
+    for index in range(geo.output.size):
+        assert geo.reads(index) == _gradient_support(i, k, s, p, d, transposed, a, index), index
+        assert len(geo.taps(index)) == k * k

@@ -11,20 +11,21 @@ kernel's footprint shaded dark, the output in green. Every number shown is compu
 - :func:`window_positions_figure`: one window, the start of every other one, and the output;
 - :func:`conv_modes_figure`: which part of the full convolution ``full``/``same``/``valid`` keep;
 - :func:`arithmetic_cases_figure`: the six cases of Dumoulin & Visin, direct or transposed.
+
+The geometry they draw (:func:`window_geometry`: the drawn grid, every window, the output) is
+computed in :mod:`convlab.viz.windows`; this module only draws it.
 """
 
 from __future__ import annotations
-
-from typing import NamedTuple
 
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from convlab._validate import check_array, check_choice, check_int
-from convlab.arithmetic import _check_fits, _check_output_padding, _transpose_sizes
 from convlab.viz.grids import FrameAnimation, draw_grid, grid_axes, new_figure
 from convlab.viz.palettes import PALETTE
+from convlab.viz.windows import DUMOULIN_VISIN_CASES, ArithmeticCase, WindowGeometry, window_geometry
 
 __all__ = [
     "ArithmeticCase",
@@ -39,154 +40,7 @@ __all__ = [
 ]
 
 
-class ArithmeticCase(NamedTuple):
-    """One of the cases of Dumoulin & Visin (2016), with the sizes of their figures."""
-
-    name: str
-    i: int
-    k: int
-    s: int
-    p: int
-
-
-#: The six cases of Dumoulin & Visin's *A guide to convolution arithmetic* (section 2-4), with the
-#: sizes of their figures, plus the odd case of the last one (``(i + 2p - k) mod s = 1``).
-DUMOULIN_VISIN_CASES: tuple[ArithmeticCase, ...] = (
-    ArithmeticCase("no padding, unit strides", 4, 3, 1, 0),
-    ArithmeticCase("arbitrary padding, unit strides", 5, 4, 1, 2),
-    ArithmeticCase("half (same) padding, unit strides", 5, 3, 1, 1),
-    ArithmeticCase("full padding, unit strides", 5, 3, 1, 2),
-    ArithmeticCase("no padding, non-unit strides", 5, 3, 2, 0),
-    ArithmeticCase("padding, non-unit strides", 5, 3, 2, 1),
-    ArithmeticCase("padding, non-unit strides, odd", 6, 3, 2, 1),
-)
-
 _FOOTPRINT_ALPHA = 0.55
-
-
-class WindowGeometry(NamedTuple):
-    """Everything a sliding-window picture needs, computed once from convlab."""
-
-    canvas: np.ndarray  # values on the drawn input grid (padding and inserted zeros are 0)
-    pad_mask: np.ndarray  # True on padding / inserted zeros
-    kernel: np.ndarray  # the kernel as applied on the canvas (flipped for a transposed conv)
-    stride: int  # stride of the window on the canvas
-    dilation: int
-    output: np.ndarray  # the result, computed by convlab.functional
-    starts: list  # top-left corner (row, col) of the window of each output cell, row-major
-
-
-def _size(value: object, name: str, minimum: int) -> int:
-    return check_int(value, name, minimum=minimum)
-
-
-def window_geometry(
-    i: int,
-    k: int,
-    s: int = 1,
-    p: int = 0,
-    d: int = 1,
-    *,
-    transposed: bool = False,
-    output_padding: int = 0,
-    seed: int = 0,
-    input=None,
-    weight=None,
-) -> WindowGeometry:
-    """The grid, kernel, window positions and output of a square 2-D (transposed) convolution.
-
-    A direct convolution is drawn on the input padded by ``p``; a transposed convolution is drawn
-    the way Dumoulin & Visin draw it, as the equivalent direct convolution (stride 1, kernel
-    rotated by 180°) over its input with ``s - 1`` zeros inserted between neighbours and
-    :math:`d(k-1) - p` zeros of padding on each side, plus ``output_padding`` on the bottom and
-    right.
-
-    Parameters
-    ----------
-    i, k, s, p, d : int
-        Input size, kernel size, stride, padding and dilation (square).
-    transposed : bool, default False
-        Draw the transposed convolution with these parameters.
-    output_padding : int, default 0
-        Extra rows/columns of a transposed convolution's output (``< max(s, d)``).
-    seed : int, default 0
-        Seed of the small integer input and kernel used when ``input``/``weight`` are not given.
-    input, weight : array_like, optional
-        The ``(i, i)`` input and ``(k, k)`` kernel.
-
-    Returns
-    -------
-    WindowGeometry
-        ``canvas``, ``pad_mask``, ``kernel``, ``stride``, ``dilation``, ``output`` (computed with
-        :func:`convlab.functional.conv2d` or :func:`convlab.functional.conv_transpose2d`) and the
-        window ``starts`` in row-major output order.
-
-    Raises
-    ------
-    TypeError, ValueError
-        For a parameter that is not an integer in range, an impossible combination (no output),
-        ``output_padding >= max(s, d)``, or a transposed padding larger than :math:`d(k-1)`
-        (nothing to draw).
-
-    See Also
-    --------
-    torch.nn.functional.conv2d, torch.nn.functional.conv_transpose2d
-
-    Notes
-    -----
-    Direct: :math:`o = \\lfloor (i + 2p - d(k-1) - 1)/s \\rfloor + 1`. Transposed:
-    :math:`o = (i-1)s - 2p + d(k-1) + a + 1` with :math:`a` = ``output_padding``.
-
-    Examples
-    --------
-    >>> g = window_geometry(5, 3, s=2, p=1)
-    >>> g.canvas.shape, g.output.shape, g.starts[:3]
-    ((7, 7), (3, 3), [(0, 0), (0, 2), (0, 4)])
-    """
-    from convlab.functional import conv2d, conv_transpose2d
-    from convlab.transposed import INPUT, transposed_canvas
-
-    i = _size(i, "i", 1)
-    k = _size(k, "k", 1)
-    s = _size(s, "s", 1)
-    p = _size(p, "p", 0)
-    d = _size(d, "d", 1)
-    a = _size(output_padding, "output_padding", 0)
-    seed = check_int(seed, "seed")
-    if not transposed and a:
-        raise ValueError(f"`output_padding` applies to transposed convolutions only; got output_padding={a}")
-    _check_output_padding((a,), (s,), (d,))
-    rng = np.random.default_rng(seed)
-    x = rng.integers(0, 4, (i, i)) if input is None else check_array(input, "input", ndim=2)
-    w = rng.integers(-1, 3, (k, k)) if weight is None else check_array(weight, "weight", ndim=2)
-    if x.shape != (i, i):
-        raise ValueError(f"`input` must have shape (i, i) = {(i, i)}; got {x.shape}")
-    if w.shape != (k, k):
-        raise ValueError(f"`weight` must have shape (k, k) = {(k, k)}; got {w.shape}")
-    x = x.astype(float)
-    w = w.astype(float)
-
-    if not transposed:
-        _check_fits(i, k, d, 2 * p)
-        out = conv2d(x[None, None], w[None, None], stride=s, padding=p, dilation=d)[0, 0]
-        canvas = np.pad(x, p)
-        pad_mask = np.pad(np.zeros_like(x, dtype=bool), p, constant_values=True)
-        kernel, stride = w, s
-    else:
-        if p > d * (k - 1):
-            raise ValueError(
-                f"`p` larger than d(k-1) = {d * (k - 1)} crops the transposed output; this picture "
-                f"draws only p <= d(k-1); got p={p}"
-            )
-        _transpose_sizes((i,), (k,), (s,), (p,), (a,), (d,), padding_name="p")
-        out = conv_transpose2d(
-            x[None, None], w[None, None], stride=s, padding=p, output_padding=a, dilation=d
-        )[0, 0]
-        drawn = transposed_canvas(x, k, s, p, a, d)
-        canvas, pad_mask = drawn.values, drawn.kind != INPUT
-        kernel, stride = w[::-1, ::-1], 1
-    starts = [(r * stride, c * stride) for r in range(out.shape[0]) for c in range(out.shape[1])]
-    return WindowGeometry(canvas, pad_mask, kernel, stride, d, out, starts)
 
 
 def _footprint(ax, start, kernel, d, *, numbers_shown: bool) -> None:
@@ -225,9 +79,8 @@ def _footprint(ax, start, kernel, d, *, numbers_shown: bool) -> None:
     )
 
 
-def _draw_window(ax_in, ax_out, geo: WindowGeometry, index: int, *, numbers_shown: bool, done: bool = True):
-    ax_in.clear()
-    ax_out.clear()
+def _draw_input(ax_in, geo: WindowGeometry, index: int, *, numbers_shown: bool) -> None:
+    """The drawn input (padding, inserted zeros) with the window of output cell ``index``."""
     draw_grid(
         ax_in,
         geo.canvas,
@@ -237,14 +90,25 @@ def _draw_window(ax_in, ax_out, geo: WindowGeometry, index: int, *, numbers_show
         fmt="{:.0f}",
     )
     _footprint(ax_in, geo.starts[index], geo.kernel, geo.dilation, numbers_shown=numbers_shown)
+    ax_in.set_xlim(-0.1, geo.canvas.shape[1] + 0.1)
+    ax_in.set_ylim(geo.canvas.shape[0] + 0.1, -0.1)
+
+
+def _draw_output(ax_out, geo: WindowGeometry, index: int, *, numbers_shown: bool) -> None:
+    """The output computed up to cell ``index`` (later cells empty), cell ``index`` outlined."""
     shown = geo.output.astype(float).copy()
-    if done:
-        shown.ravel()[index + 1 :] = np.nan
+    shown.ravel()[index + 1 :] = np.nan
     r, c = divmod(index, geo.output.shape[1])
     draw_grid(ax_out, shown, color=PALETTE["output"], annotate=numbers_shown, fmt="{:g}", highlight=[(r, c)],
               highlight_color=PALETTE["footprint"])  # fmt: skip
-    ax_in.set_xlim(-0.1, geo.canvas.shape[1] + 0.1)
-    ax_in.set_ylim(geo.canvas.shape[0] + 0.1, -0.1)
+
+
+def _draw_frame(ax_in, ax_out, geo: WindowGeometry, index: int, *, numbers_shown: bool) -> None:
+    """One animation frame: the previous frame is cleared, then input and output are drawn."""
+    ax_in.clear()
+    ax_out.clear()
+    _draw_input(ax_in, geo, index, numbers_shown=numbers_shown)
+    _draw_output(ax_out, geo, index, numbers_shown=numbers_shown)
 
 
 def _two_panel_figure(geo: WindowGeometry, cell: float, dpi: float, title_space: float = 0.55):
@@ -363,7 +227,7 @@ def sliding_window_animation(
     fig.suptitle(_describe(i, k, s, p, d, transposed, output_padding), fontsize=10, y=0.99, va="top")
 
     def update(index):
-        _draw_window(ax_in, ax_out, geo, index, numbers_shown=numbers_shown)
+        _draw_frame(ax_in, ax_out, geo, index, numbers_shown=numbers_shown)
         return []
 
     update(0)
@@ -448,11 +312,9 @@ def all_windows_figure(
         ax_out = grid_axes(
             fig, x0 + (n_in - n_out) * cell / 2, y_top - (n_in + n_out) * cell - 0.2, (n_out, n_out), cell
         )
-        _draw_window(ax_in, ax_out, geo, index, numbers_shown=False, done=False)
+        _draw_input(ax_in, geo, index, numbers_shown=False)
         shown = np.full(geo.output.shape, np.nan)
         shown.ravel()[index] = 1
-        ax_out.clear()
-        r, c = divmod(index, geo.output.shape[1])
         draw_grid(ax_out, shown, color=PALETTE["output"], annotate=False)
     fig.suptitle(_describe(i, k, s, p, d, transposed, output_padding), fontsize=10, y=1 - 0.05 / H, va="top")
     return fig
@@ -510,8 +372,7 @@ def window_positions_figure(
     geo = window_geometry(i, k, s, p, d, transposed=transposed, output_padding=output_padding)
     cell = 0.3 if geo.canvas.shape[0] <= 16 else 0.18
     fig, ax_in, ax_out = _two_panel_figure(geo, cell, dpi, title_space=0.75)
-    _draw_window(ax_in, ax_out, geo, 0, numbers_shown=False, done=False)
-    ax_out.clear()
+    _draw_input(ax_in, geo, 0, numbers_shown=False)
     draw_grid(ax_out, np.zeros(geo.output.shape), color=PALETTE["output"], annotate=False,
               highlight=[(0, 0)], highlight_color=PALETTE["footprint"])  # fmt: skip
     rows, cols = zip(*geo.starts, strict=True)
@@ -757,8 +618,7 @@ def arithmetic_cases_figure(*, transposed: bool = False, dpi: float = 80) -> Fig
         ax_out = grid_axes(
             fig, x_mid - n_out * cell / 2, y_top - (n_in + n_out) * cell - 0.15, (n_out, n_out), cell
         )
-        _draw_window(ax_in, ax_out, geo, 0, numbers_shown=False, done=False)
-        ax_out.clear()
+        _draw_input(ax_in, geo, 0, numbers_shown=False)
         draw_grid(ax_out, np.zeros(geo.output.shape), color=PALETTE["output"], annotate=False)
         rs, cs = zip(*geo.starts, strict=True)
         ax_in.plot(
