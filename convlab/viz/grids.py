@@ -202,6 +202,37 @@ def _padding_mask(padding, padding_mask, shape: tuple[int, int]) -> np.ndarray:
     return mask
 
 
+def _check_placement(alpha: object, origin: object) -> None:
+    """``alpha`` in [0, 1] and ``origin`` a pair of numbers, for :func:`draw_grid`."""
+    if not (isinstance(alpha, numbers.Real) and 0 <= alpha <= 1):
+        raise ValueError(f"`alpha` must be a number in [0, 1]; got alpha={alpha!r}")
+    if (
+        not isinstance(origin, (tuple, list))
+        or len(origin) != 2
+        or not all(isinstance(v, numbers.Real) for v in origin)
+    ):
+        raise ValueError(f"`origin` must be a pair (row, col) of numbers; got origin={origin!r}")
+
+
+def _auto_fontsize(format_value: Callable[[float], str], values: np.ndarray) -> float:
+    """11 points for short numbers, smaller for long ones and for grids wider than 10 cells."""
+    longest = max((len(format_value(v)) for v in values[np.isfinite(values)]), default=1)
+    fontsize = 11 if longest <= 2 else 9 if longest <= 4 else 7
+    return fontsize - (0 if values.shape[1] <= 10 else 2)
+
+
+def _cell_style(value: float, is_pad: bool, color, colormap, lo: float, hi: float) -> tuple:
+    """``(face, edge, linestyle)`` of one cell: padding, not yet computed, one colour, or by value."""
+    if is_pad:
+        return PALETTE["padding"], PALETTE["padding_edge"], "--"
+    if not np.isfinite(value):
+        return PALETTE["empty"], PALETTE["edge"], "-"
+    if color is not None:
+        return color, PALETTE["edge"], "-"
+    t = 0.5 if hi == lo else (value - lo) / (hi - lo)
+    return colormap(0.15 + 0.7 * float(np.clip(t, 0, 1))), PALETTE["edge"], "-"
+
+
 def draw_grid(
     ax: Axes,
     array,
@@ -306,21 +337,12 @@ def draw_grid(
     if values.ndim == 1:
         values = values[None, :]
     shape = values.shape
-    if not (isinstance(alpha, numbers.Real) and 0 <= alpha <= 1):
-        raise ValueError(f"`alpha` must be a number in [0, 1]; got alpha={alpha!r}")
-    if (
-        not isinstance(origin, (tuple, list))
-        or len(origin) != 2
-        or not all(isinstance(v, numbers.Real) for v in origin)
-    ):
-        raise ValueError(f"`origin` must be a pair (row, col) of numbers; got origin={origin!r}")
+    _check_placement(alpha, origin)
     pad = _padding_mask(padding, padding_mask, shape)
     mask, rect = _highlight_mask(highlight, shape)
     format_value = _formatter(fmt, values)
     if fontsize is None:
-        longest = max((len(format_value(v)) for v in values[np.isfinite(values)]), default=1)
-        fontsize = 11 if longest <= 2 else 9 if longest <= 4 else 7
-        fontsize -= 0 if shape[1] <= 10 else 2
+        fontsize = _auto_fontsize(format_value, values)
 
     finite = values[np.isfinite(values) & ~pad]
     lo = vmin if vmin is not None else (finite.min() if finite.size else 0.0)
@@ -331,15 +353,7 @@ def draw_grid(
     cells = np.empty(shape, dtype=object)
     texts = np.full(shape, None, dtype=object)
     for (r, c), value in np.ndenumerate(values):
-        if pad[r, c]:
-            face, edge, style = PALETTE["padding"], PALETTE["padding_edge"], "--"
-        elif not np.isfinite(value):
-            face, edge, style = PALETTE["empty"], PALETTE["edge"], "-"
-        elif color is not None:
-            face, edge, style = color, PALETTE["edge"], "-"
-        else:
-            t = 0.5 if hi == lo else (value - lo) / (hi - lo)
-            face, edge, style = colormap(0.15 + 0.7 * float(np.clip(t, 0, 1))), PALETTE["edge"], "-"
+        face, edge, style = _cell_style(value, pad[r, c], color, colormap, lo, hi)
         patch = Rectangle(
             (c0 + c, r0 + r), 1, 1, facecolor=face, edgecolor=edge, linestyle=style,
             linewidth=1.0, alpha=alpha, zorder=zorder,
@@ -353,33 +367,14 @@ def draw_grid(
                 zorder=zorder + 2,
             )  # fmt: skip
 
-    outlines = []
-    if mask is not None:
-        for r, c in zip(*np.nonzero(mask), strict=True):
-            outlines.append(
-                Rectangle(
-                    (c0 + c, r0 + r),
-                    1,
-                    1,
-                    fill=False,
-                    edgecolor=highlight_color,
-                    linewidth=2.5,
-                    zorder=zorder + 3,
-                )  # fmt: skip
-            )
-    if rect is not None:
-        r, c, h, w = rect
-        outlines.append(
-            Rectangle(
-                (c0 + c, r0 + r),
-                w,
-                h,
-                fill=False,
-                edgecolor=highlight_color,
-                linewidth=2.5,
-                zorder=zorder + 3,
-            )  # fmt: skip
+    boxes = [] if mask is None else [(r, c, 1, 1) for r, c in zip(*np.nonzero(mask), strict=True)]
+    boxes += [] if rect is None else [tuple(rect)]
+    outlines = [
+        Rectangle(
+            (c0 + c, r0 + r), w, h, fill=False, edgecolor=highlight_color, linewidth=2.5, zorder=zorder + 3
         )
+        for r, c, h, w in boxes
+    ]
     for patch in outlines:
         ax.add_patch(patch)
 

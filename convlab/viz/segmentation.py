@@ -62,6 +62,27 @@ def segmentation_cmap(num_classes: int = 4) -> tuple[ListedColormap, BoundaryNor
 def colorize_mask(mask: Any, num_classes: int = 4) -> np.ndarray:
     """An RGB image ``(H, W, 3)`` float in ``[0, 1]`` of a class mask ``(H, W)``.
 
+    Parameters
+    ----------
+    mask : array_like of int, shape (H, W)
+        Class indices; values outside ``[0, num_classes)`` are clipped into it.
+    num_classes : int, default 4
+        Number of classes, 1 to ``len(CLASS_COLOURS)`` (10).
+
+    Returns
+    -------
+    numpy.ndarray, shape (H, W, 3)
+        The colour of each pixel's class (:data:`convlab.viz.palettes.CLASS_COLOURS`).
+
+    Raises
+    ------
+    ValueError
+        If ``mask`` is not a 2-D integer array or ``num_classes`` is out of range.
+
+    See Also
+    --------
+    segmentation_cmap : the colormap of the same colours.
+
     Examples
     --------
     >>> colorize_mask(np.array([[0, 1]]), 4).shape
