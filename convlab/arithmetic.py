@@ -570,6 +570,11 @@ def _check_layer(layer: object, name: str) -> tuple[int, int, int, int]:
 # wording per error (every module that sizes a convolution raises these messages).
 
 
+def _extent(k: int, d: int) -> int:
+    """Input pixels a dilated kernel spans, first tap to last: ``d(k-1) + 1``."""
+    return d * (k - 1) + 1
+
+
 def _conv_size(i: int, k: int, s: int, p: int, d: int) -> int:
     """:func:`conv_output_size` without validation, for hot loops (may return <= 0)."""
     return (i + 2 * p - d * (k - 1) - 1) // s + 1

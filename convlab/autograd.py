@@ -21,7 +21,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from convlab import functional as F
 from convlab._validate import IntPair, _pair, check_array, check_positive, result_dtype
-from convlab.arithmetic import _check_fits, _conv_size, _torch_same_padding, _unread
+from convlab.arithmetic import _check_fits, _conv_size, _extent, _torch_same_padding, _unread
 
 __all__ = ["conv2d_backward", "numerical_gradient", "rel_error"]
 
@@ -159,7 +159,7 @@ def conv2d_backward(
 
     # grad_weight: strided windows of the padded input, contracted with grad_output.
     xp = np.pad(x, ((0, 0), (0, 0), *pads))
-    span = (dilation[0] * (kh - 1) + 1, dilation[1] * (kw - 1) + 1)
+    span = (_extent(kh, dilation[0]), _extent(kw, dilation[1]))
     windows = sliding_window_view(xp, span, axis=(2, 3))[
         :, :, :: stride[0], :: stride[1], :: dilation[0], :: dilation[1]
     ][:, :, : out_size[0], : out_size[1]]

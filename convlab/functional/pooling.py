@@ -19,7 +19,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from convlab._validate import _is_int, _pair, check_array
-from convlab.arithmetic import _pool_size, _transpose_size
+from convlab.arithmetic import _extent, _pool_size, _transpose_size
 
 __all__ = ["max_pool2d", "max_unpool2d"]
 
@@ -121,7 +121,7 @@ def max_pool2d(
         )
 
     # Pad with -inf (and mark padded positions with index -1) far enough for the last window.
-    span_h, span_w = dh * (kh - 1) + 1, dw * (kw - 1) + 1
+    span_h, span_w = _extent(kh, dh), _extent(kw, dw)
     extra_h = max(0, (oh - 1) * sh + span_h - height - ph)
     extra_w = max(0, (ow - 1) * sw + span_w - width - pw)
     pad = [(0, 0)] * (x.ndim - 2) + [(ph, extra_h), (pw, extra_w)]

@@ -23,6 +23,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from convlab._validate import check_array, check_choice, check_int
+from convlab.arithmetic import _extent
 from convlab.viz.grids import FrameAnimation, draw_grid, grid_axes, new_figure
 from convlab.viz.palettes import PALETTE
 from convlab.viz.windows import DUMOULIN_VISIN_CASES, ArithmeticCase, WindowGeometry, window_geometry
@@ -73,7 +74,7 @@ def _footprint(ax, start, kernel, d, *, numbers_shown: bool) -> None:
                 fontweight="bold",
                 zorder=4,
             )
-    span = d * (k - 1) + 1
+    span = _extent(k, d)
     ax.add_patch(
         Rectangle((c0, r0), span, span, fill=False, edgecolor=PALETTE["footprint"], linewidth=2, zorder=5)
     )

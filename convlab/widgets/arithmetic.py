@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 from convlab._validate import check_int
+from convlab.arithmetic import _extent
 from convlab.widgets._explorer import Explorer, impossible, int_slider
 
 __all__ = ["arithmetic_state", "dumoulin_visin_case", "ArithmeticExplorer", "arithmetic_explorer"]
@@ -53,7 +54,7 @@ def dumoulin_visin_case(i: int, k: int, s: int = 1, p: int = 0, d: int = 1) -> s
     from convlab.arithmetic import conv_output_size, transposed_equivalent
 
     conv_output_size(i, k, s, p, d)  # validates
-    span = d * (k - 1) + 1
+    span = _extent(k, d)
     if s == 1:
         if p == 0:
             name = "no padding, unit strides"
@@ -130,7 +131,7 @@ def arithmetic_state(
         "valid": False,
         "message": "",
         "output_size": None,
-        "effective_kernel": d * (k - 1) + 1 if k >= 1 and d >= 1 else None,
+        "effective_kernel": _extent(k, d) if k >= 1 and d >= 1 else None,
         "formula": "",
         "torch_call": "",
         "case": "",
@@ -155,8 +156,7 @@ def arithmetic_state(
             state["case"] = _transposed_case(o, k, s, p, d, a)
         else:
             o = conv_output_size(i, k, s, p, d)
-            span = d * (k - 1) + 1
-            state["formula"] += f" = ⌊{i + 2 * p - span} / {s}⌋ + 1 = {o}"
+            state["formula"] += f" = ⌊{i + 2 * p - _extent(k, d)} / {s}⌋ + 1 = {o}"
             state["case"] = dumoulin_visin_case(i, k, s, p, d)
     except ValueError as exc:
         state["message"] = str(exc)
