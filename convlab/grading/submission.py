@@ -76,7 +76,7 @@ def _read_saved_notebook(notebook: str | Path | None, namespace: dict) -> tuple[
             reply = _message.blocking_request("get_ipynb", timeout_sec=20)
             if reply and "ipynb" in reply:
                 return reply["ipynb"], "Colab"
-        except Exception:
+        except Exception:  # not in Colab, or the frontend did not answer
             pass
         notebook = os.environ.get("JPY_SESSION_NAME") or namespace.get("__vsc_ipynb_file__")
     if notebook:
@@ -107,11 +107,11 @@ def _run_visible_tests(tests: dict[str, str], namespace: dict, result: Submissio
         if "BEGIN HIDDEN TESTS" in source:
             source = source.split("### BEGIN HIDDEN TESTS")[0]
         try:
-            exec(compile(source, f"<test cell {gid}>", "exec"), namespace)
-        except Exception as error:
+            exec(compile(source, f"<test cell {gid}>", "exec"), namespace)  # the notebook's own cell
+        except Exception as error:  # every failure is reported, none stops the check
             try:
                 text = str(error)
-            except Exception:
+            except Exception:  # an exception whose message cannot be shown
                 text = ""
             first = text.splitlines()[0] if text else ""
             hints = [line for line in text.splitlines() if line.startswith("Diagnosis:")][:1]
