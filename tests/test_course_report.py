@@ -18,6 +18,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
+from test_site_browser import browser  # noqa: F401 - the fixture, shared with the site test
 
 import convlab.grading
 from convlab.course.autograde import GradingLimits, autograde
@@ -176,3 +177,19 @@ def test_command_line_report_and_all(reported, tmp_path, capsys):
     assert (tmp_path / f"{A}.html").is_file() and (tmp_path / f"{A}-diagnoses.csv").is_file()
     assert main(["--course-dir", str(course.root), "report"]) == 2
     assert "needs an ASSIGNMENT or --all" in capsys.readouterr().err
+
+
+@pytest.mark.browser
+def test_report_page_renders_in_a_browser(reported, browser):  # noqa: F811 - the imported fixture
+    """The report as an instructor opens it: figure loaded, no horizontal scrolling, a screenshot."""
+    from test_site_browser import SHOTS
+
+    course, _ = reported
+    browser.set_window_size(1280, 1000)
+    browser.get((course.root / "reports" / f"{A}.html").as_uri())
+    assert browser.execute_script("return document.images[0].complete && document.images[0].naturalWidth > 0")
+    assert browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
+    rows = browser.execute_script("return document.querySelectorAll('tr').length")
+    assert rows >= 6
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(SHOTS / "class-report.png"))
