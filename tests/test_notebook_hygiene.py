@@ -51,7 +51,7 @@ except importlib.metadata.PackageNotFoundError:
             "pip could not install the course package; its output is above. "
             "Check that the runtime is connected to the internet, then run "
             "this cell again."
-        )
+        ) from None
 import convlab
 
 if getattr(convlab, "__distribution__", None) != "convlab-course":
