@@ -20,7 +20,7 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 c.ClearSolutions.code_stub = {
     "python": (
         "# YOUR CODE HERE\n"
-        'raise NotImplementedError("write this function, then run the test cell below")'
+        'raise NotImplementedError("write this function, then run its test cell")'
     )
 }
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
