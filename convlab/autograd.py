@@ -21,6 +21,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from convlab import functional as F
 from convlab._validate import IntPair, _pair, check_array, check_positive, result_dtype
+from convlab.arithmetic import _check_fits, _conv_size, _extent, _torch_same_padding, _unread
 
 __all__ = ["conv2d_backward", "numerical_gradient", "rel_error"]
 
@@ -33,8 +34,7 @@ def _padding_pairs(padding, kernel, dilation, stride) -> tuple[tuple[int, int], 
         if padding == "same":
             if stride != (1, 1):
                 raise ValueError(f"`padding`='same' needs stride 1, as in PyTorch; got stride={stride}")
-            total = [d * (k - 1) for k, d in zip(kernel, dilation, strict=True)]
-            return tuple((t // 2, t - t // 2) for t in total)  # type: ignore[return-value]
+            return tuple(_torch_same_padding(k, d) for k, d in zip(kernel, dilation, strict=True))  # type: ignore[return-value]
         raise ValueError(f"`padding` must be an integer, a pair, 'valid' or 'same'; got padding={padding!r}")
     ph, pw = _pair(padding, "padding", minimum=0)
     return (ph, ph), (pw, pw)
@@ -139,14 +139,9 @@ def conv2d_backward(
     pads = _padding_pairs(padding, (kh, kw), dilation, stride)
     out_size, rest = [], []
     for size, k, s, d, (before, after) in zip((h, wd), (kh, kw), stride, dilation, pads, strict=True):
-        reach = size + before + after - d * (k - 1) - 1
-        if reach < 0:
-            raise ValueError(
-                f"`input` is too small for the kernel: {size} pixels padded by ({before}, {after}) "
-                f"are fewer than the dilated kernel's {d * (k - 1) + 1}"
-            )
-        out_size.append(reach // s + 1)
-        rest.append(reach % s)
+        _check_fits(size, k, d, before + after, names=("input", "dilation", "padding"))
+        out_size.append(_conv_size(size + before + after, k, s, 0, d))
+        rest.append(_unread(size, k, s, before + after, d))
     if g.shape != (n, c_out, *out_size):
         raise ValueError(
             f"`grad_output` must have the convolution's output shape {(n, c_out, *out_size)}; got {g.shape}"
@@ -164,7 +159,7 @@ def conv2d_backward(
 
     # grad_weight: strided windows of the padded input, contracted with grad_output.
     xp = np.pad(x, ((0, 0), (0, 0), *pads))
-    span = (dilation[0] * (kh - 1) + 1, dilation[1] * (kw - 1) + 1)
+    span = (_extent(kh, dilation[0]), _extent(kw, dilation[1]))
     windows = sliding_window_view(xp, span, axis=(2, 3))[
         :, :, :: stride[0], :: stride[1], :: dilation[0], :: dilation[1]
     ][:, :, : out_size[0], : out_size[1]]

@@ -27,6 +27,7 @@ from convlab._validate import (
     check_positive,
     result_dtype,
 )
+from convlab.arithmetic import _check_fits, _conv_size, _torch_same_padding, _transpose_size, _transpose_sizes
 from convlab.functional import _pieces
 from convlab.functional.im2col import _col2im, _windows
 
@@ -121,8 +122,7 @@ def _conv2d_core(
     top, bottom, left, right = pads
     (sh, sw), (dh, dw) = stride, dilation
     hp, wp = h + top + bottom, wd + left + right
-    ho = (hp - dh * (kh - 1) - 1) // sh + 1
-    wo = (wp - dw * (kw - 1) - 1) // sw + 1
+    ho, wo = _conv_size(hp, kh, sh, 0, dh), _conv_size(wp, kw, sw, 0, dw)
     k = cg * kh * kw
     flat = stride == (1, 1) and 4 * (wp - wo) <= wo  # at most 20% of wrapped-around windows
     row = wp if flat else wo  # columns per output row
@@ -214,8 +214,8 @@ def _conv_transpose2d_core(
     cols = cols.reshape(n, groups * fg, kh, kw, h, wd)
     (sh, sw), (dh, dw), (ph, pw), (oh, ow) = stride, dilation, padding, out_size
     canvas = (
-        max((h - 1) * sh + dh * (kh - 1) + 1, ph + oh),
-        max((wd - 1) * sw + dw * (kw - 1) + 1, pw + ow),
+        max(_transpose_size(h, kh, sh, 0, 0, dh), ph + oh),
+        max(_transpose_size(wd, kw, sw, 0, 0, dw), pw + ow),
     )
     full = _col2im(cols, canvas, stride, dilation)
     out = full[:, :, ph : ph + oh, pw : pw + ow]
@@ -308,8 +308,7 @@ def _conv_nd(input, weight, bias, stride, padding, dilation, groups, spatial: in
         if padding == "valid":
             pads = (0, 0, 0, 0)
         else:  # torch: total d*(k-1), the odd extra zero on the bottom/right
-            th, tw = d[0] * (kh - 1), d[1] * (kw - 1)
-            pads = (th // 2, th - th // 2, tw // 2, tw - tw // 2)
+            pads = (*_torch_same_padding(kh, d[0]), *_torch_same_padding(kw, d[1]))
     else:
         p = _spatial(padding, "padding", spatial, 0)
         pads = (p[0], p[0], p[1], p[1])
@@ -319,11 +318,9 @@ def _conv_nd(input, weight, bias, stride, padding, dilation, groups, spatial: in
     ):
         if spatial == 1 and axis == "height":
             continue
-        if dd * (k - 1) + 1 > size + before + after:
-            raise ValueError(
-                f"the kernel does not fit the padded input along the {axis}: `weight` size {k} with "
-                f"`dilation` {dd} spans {dd * (k - 1) + 1} > input {size} + `padding` {before + after}"
-            )
+        _check_fits(
+            size, k, dd, before + after, axis if spatial == 2 else None, ("input", "dilation", "padding")
+        )
     check_allocation(
         (n, c, h + pads[0] + pads[1], wd + pads[2] + pads[3]),
         np.dtype(dtype).itemsize,
@@ -363,28 +360,17 @@ def _conv_transpose_nd(
         raise TypeError(f"`padding` must be an integer or a tuple of integers; got padding={padding!r}")
     p = _spatial(padding, "padding", spatial, 0)
     op = _spatial(output_padding, "output_padding", spatial, 0)
-    for axis in range(2):
-        if op[axis] >= max(s[axis], d[axis]):
-            raise ValueError(
-                "`output_padding` must be smaller than `stride` or `dilation`; got "
-                f"output_padding={output_padding}, stride={stride}, dilation={dilation}"
-            )
-    size = []
-    for axis, i, k in ((0, h, kh), (1, wd, kw)):
-        o = (i - 1) * s[axis] - 2 * p[axis] + d[axis] * (k - 1) + op[axis] + 1
-        if o <= 0:
-            raise ValueError(
-                f"`padding`={padding} is too large: the output size (i-1)*stride - 2*padding + "
-                f"dilation*(k-1) + output_padding + 1 = {o} is not positive"
-            )
-        size.append(o)
+    axes = slice(2 - spatial, None)  # a 1-D operator reports its one axis
+    size = (1,) * (2 - spatial) + _transpose_sizes(
+        (h, wd)[axes], (kh, kw)[axes], s[axes], p[axes], op[axes], d[axes]
+    )
     check_allocation(
         (n, fg * groups, *size),
         np.dtype(dtype).itemsize,
         f"the output of `stride`={stride!r}, `padding`={padding!r}, `dilation`={dilation!r}",
     )
     bias = None if b is None else _cast(b, dtype)
-    out = _conv_transpose2d_core(_cast(x, dtype), _cast(w, dtype), s, p, tuple(size), d, groups, bias)
+    out = _conv_transpose2d_core(_cast(x, dtype), _cast(w, dtype), s, p, size, d, groups, bias)
     if spatial == 1:
         out = out[:, :, 0, :]
     return out[0] if unbatched else out
