@@ -1,6 +1,8 @@
 # The two commands of the course: `make book` builds the executed website into _build/html,
 # `make test` runs the whole suite (it builds the book first, since the build is itself a test).
-# Both create .venv when it is missing and install the pinned environment from constraints.txt.
+# `make unit` is the fast loop: the tests that need neither the built book, nor the browser, nor
+# full nbgrader runs, nor the Colab-like environment. `make lint` checks style and the workflows.
+# All create .venv when it is missing and install the pinned environment from constraints.txt.
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -8,19 +10,22 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 JOBS   ?= auto
+UNIT   := not browser and not slow and not colab
 # Tools that tests call as commands (nbgrader runs `alembic`, the grader `jupyter`) come from the venv.
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: book test install browser lint bench clean
+.PHONY: book test unit install browser lint bench clean
 
 # MathJax served from the site itself (no CDN), so math renders offline and in the browser test.
 MATHJAX_VERSION := 3.2.2
 MATHJAX := _vendor/mathjax/tex-chtml.js
 
+# pip and setuptools are pinned too (constraints.txt); the package is built with that setuptools
+# (no build isolation), so the build does not depend on whatever setuptools an index serves today.
 $(STAMP): constraints.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e ".[test,book,course]"
+	$(PY) -m pip install --quiet -c constraints.txt pip setuptools
+	$(PY) -m pip install --quiet --no-build-isolation -c constraints.txt -e ".[test,lint,book,course]"
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $@
 
@@ -40,8 +45,15 @@ $(MATHJAX):
 book: $(STAMP) $(MATHJAX)
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going
 
+# The workflow files are validated offline: GitHub cannot be reached from every build machine.
 lint: $(STAMP)
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(VENV)/bin/zizmor --offline --no-progress .github/workflows
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+
+unit: $(STAMP)
+	$(PY) -m pytest -n $(JOBS) -m "$(UNIT)"
 
 test: $(STAMP) browser lint book
 	$(PY) -m pytest -n $(JOBS)

@@ -18,10 +18,7 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 
 # What a student finds in place of a solution: a stub that fails loudly when run.
 c.ClearSolutions.code_stub = {
-    "python": (
-        "# YOUR CODE HERE\n"
-        'raise NotImplementedError("write this function, then run its test cell")'
-    )
+    "python": ('# YOUR CODE HERE\nraise NotImplementedError("write this function, then run its test cell")')
 }
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 

@@ -17,3 +17,19 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 def rng():
     """A fresh, seeded generator per test: failures reproduce."""
     return np.random.default_rng(20261122)
+
+
+# What `make unit` leaves out (markers registered in pyproject.toml). Marked here, in one place,
+# by module and test name: the browser tests mark themselves.
+SLOW = {
+    "test_nbgrader_pipeline.py": None,  # nbgrader's own commands on every assignment
+    "test_course_autograde.py": None,  # an adversarial class graded end to end
+    "test_exercises.py": "nbgrader_validate",  # nbgrader validate executes every notebook
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        name = item.path.name
+        if name in SLOW and (SLOW[name] is None or SLOW[name] in item.name):
+            item.add_marker(pytest.mark.slow)

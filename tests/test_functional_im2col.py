@@ -71,7 +71,7 @@ def test_unbatched_and_integers():
     cols = unfold(x, 2)
     assert cols.dtype == np.float64
     np.testing.assert_array_equal(cols, tf.unfold(T(x.astype(float)), 2).numpy())
-    np.testing.assert_array_equal(fold(cols, (3, 4), 2), tf.fold(T(cols), (3, 4), 2).numpy())
+    np.testing.assert_array_equal(fold(cols, (3, 4), 2), tf.fold(T(cols), (3, 4), 2).numpy())  # integer sums
 
 
 def test_adjoint(rng):

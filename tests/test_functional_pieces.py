@@ -57,7 +57,12 @@ def test_parallel_serial_and_torch_agree(name, rng, monkeypatch):
     with threadpool_limits(2, user_api="blas"):
         parallel = conv2d(x, w, b, **kwargs)
     np.testing.assert_allclose(serial, ref, rtol=1e-10, atol=1e-10)
-    np.testing.assert_array_equal(parallel, serial)  # the schedule never changes a bit
+    np.testing.assert_allclose(parallel, ref, rtol=1e-10, atol=1e-10)
+    # Not bit for bit: the pieces are smaller matrix products than the serial call's, and OpenBLAS
+    # picks its kernel (and so the order of each sum) per CPU and per matrix shape. On AMD EPYC a
+    # third of the elements differ in the last bits (up to 2e-14); what the schedule must not
+    # change is more than that rounding (sums of at most 120 products of order 1 here).
+    np.testing.assert_allclose(parallel, serial, rtol=1e-13, atol=1e-13)
 
 
 def test_float32_bands_in_parallel(rng, always_parallel):

@@ -5,6 +5,10 @@
 - 4x4 input, 3x3 kernel, no padding: the 4x16 matrix C with y = C x and dL/dx = C^T dL/dy.
 - TensorFlow's conv2d_transpose of [[1,2,3],[4,5,6],[7,8,9]] with the 3x3 identity kernel,
   stride 2, 'SAME', to 5x5 and to 6x6.
+
+Every example has small integer entries, so every partial sum is an exactly representable
+integer and the results are exact in any summation order (any BLAS kernel, any CPU): the
+comparisons below are exact on purpose.
 """
 
 import numpy as np

@@ -2,8 +2,10 @@
 
 Run after ``make book`` (``make test`` does both). For every chapter page: it loads with no
 JavaScript error, its math is typeset by MathJax, its figures and animations are present, and the
-Colab launch button points at the chapter's notebook in the repository. In-site search finds
-"transposed". A screenshot of each page is saved under ``_build/screenshots/``.
+Colab launch button points at the chapter's notebook in the repository, and every launch link
+opens a file the repository has (there is no Binder button). No page scrolls sideways at 1280 px
+or at a phone's 390 px. In-site search finds "transposed". A full-page screenshot of each page is
+saved under ``_build/screenshots/``.
 """
 
 from __future__ import annotations
@@ -92,23 +94,21 @@ KNOWN_THEME_MESSAGES = ("Got invalid theme mode",)
 
 
 def _save_full_page(driver, path: Path) -> None:
-    """A screenshot of the whole page, not only the window, for a person to look at."""
+    """A screenshot of the whole page, not only the window, for a person to look at.
+
+    The viewport is made as tall as the page and captured as it is (no clip): a clip in page
+    coordinates is offset by the theme's off-canvas sidebars and cut the page's left third off.
+    """
     import base64
 
-    size = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
-    shot = driver.execute_cdp_cmd(
-        "Page.captureScreenshot",
-        {
-            "captureBeyondViewport": True,
-            "clip": {
-                "x": 0,
-                "y": 0,
-                "width": size["width"],
-                "height": min(size["height"], 16000),
-                "scale": 1,
-            },
-        },
-    )
+    width = driver.execute_script("return document.documentElement.clientWidth")
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    metrics = {"width": width, "height": min(height, 16000), "deviceScaleFactor": 1, "mobile": False}
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
+    try:
+        shot = driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png"})
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
     path.write_bytes(base64.b64decode(shot["data"]))
 
 
@@ -153,6 +153,36 @@ def test_chapter_has_figures_and_colab_button(site, browser, chapter):
     )
     expected = f"https://colab.research.google.com/github/{REPO}/blob/{BRANCH}/chapters/{chapter}.ipynb"
     assert expected in colab, f"{chapter}: Colab launch links {colab}"
+    # every launch link (the chapter's, the exercises') opens a file that exists in the repository
+    prefix = f"https://colab.research.google.com/github/{REPO}/blob/{BRANCH}/"
+    for link in colab:
+        assert link.startswith(prefix), f"{chapter}: {link} is not this repository's {BRANCH} branch"
+        assert (ROOT / link.removeprefix(prefix)).is_file(), f"{chapter}: {link} opens a missing file"
+    binder = browser.execute_script(
+        "return Array.from(document.querySelectorAll('a')).map(a => a.href).filter(h => h.includes('binder'))"
+    )
+    assert binder == [], f"{chapter}: Binder links lead to no environment: {binder}"
+
+
+# A desktop window and a phone (iPhone 12-15 width): the text reflows, nothing scrolls sideways.
+WIDTHS = {"desktop": (1280, 1600, False), "phone": (390, 844, True)}
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("page", PAGES)
+def test_page_does_not_scroll_sideways(site, browser, page, width):
+    w, h, mobile = WIDTHS[width]
+    metrics = {"width": w, "height": h, "deviceScaleFactor": 1, "mobile": mobile}
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
+    try:
+        browser.get(f"{site}/{page}.html")
+        _wait(browser, "return document.readyState === 'complete'")
+        scroll, client = browser.execute_script(
+            "const e = document.documentElement; return [e.scrollWidth, e.clientWidth]"
+        )
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    assert scroll <= client, f"{page} at {w} px: the page is {scroll} px wide and scrolls sideways"
 
 
 def test_animations_play_without_a_kernel(site, browser):

@@ -245,7 +245,7 @@ def test_tf_strides_forms_and_dtype():
     filters = np.ones((2, 2, 1, 1), dtype=np.float32)
     ref = tf_conv2d_transpose(x, filters, [1, 6, 6, 1], 2)
     assert ref.dtype == np.float32
-    for strides in ([2], [2, 2], (1, 2, 2, 1), np.array([1, 2, 2, 1])):
+    for strides in ([2], [2, 2], (1, 2, 2, 1), np.array([1, 2, 2, 1])):  # integer sums: exact
         np.testing.assert_array_equal(tf_conv2d_transpose(x, filters, [6, 6], strides), ref)
     np.testing.assert_array_equal(tf_conv2d_transpose(x, filters, np.array([1, 6, 6, 1]), 2, "same"), ref)
 
