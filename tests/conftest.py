@@ -25,6 +25,9 @@ SLOW = {
     "test_nbgrader_pipeline.py": None,  # nbgrader's own commands on every assignment
     "test_course_autograde.py": None,  # an adversarial class graded end to end
     "test_exercises.py": "nbgrader_validate",  # nbgrader validate executes every notebook
+    "test_course_lms.py": None,  # a class collected from LMS downloads, graded, exported
+    "test_course_report.py": None,  # a class with planted misconceptions, graded and reported
+    "test_nbgrader_native.py": None,  # plain nbgrader autograde against convlab-course
 }
 
 
