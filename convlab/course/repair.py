@@ -270,7 +270,7 @@ def _carrier(mine, slotted, anchor, locked, gid, cells, owner, rel: _Released):
     return before[-1] if before else None
 
 
-def _segment(j: int, cells, owner, place, rel: _Released, notes: list[str]) -> list:
+def _segment(j: int, cells, owner, place, rel: _Released, notes: list[str], order: list[int]) -> list:
     """Step 4 for one segment: the student's code (one cell carrying the solution metadata), then
     the released locked cells, each after the student's cells that stood just before it."""
     mine = [i for i in range(len(cells)) if place[i] == j]
@@ -282,12 +282,15 @@ def _segment(j: int, cells, owner, place, rel: _Released, notes: list[str]) -> l
     carrier = _carrier(mine, slotted, anchor, locked, gid, cells, owner, rel)
 
     def emit(i: int) -> NotebookNode:
+        order.append(i)
         return _solution_cell(cells[i], gid, rel) if i == carrier else _ordinary(cells[i])
 
     out = [emit(i) for i in mine if i in slotted or anchor.get(i, 0) is None]
     if gid is not None and carrier is None:
         out.append(_solution_cell(None, gid, rel))
-        notes.append(f"solution cell {gid} was missing; an empty one was put in its place")
+        moved = any(_meta(c).get("grade_id") == gid for c in cells)
+        what = "its code runs before the tests of the functions it defines" if moved else "it was missing"
+        notes.append(f"solution cell {gid}: {what}; an empty one was put in its place")
     elif carrier is not None and owner[carrier] != gid and _meta(cells[carrier]).get("grade_id"):
         old = _meta(cells[carrier])["grade_id"]
         notes.append(f"solution cell {gid}: its grade_id was changed to {old!r}; matched by content")
@@ -315,12 +318,12 @@ def repair_notebook(submitted: NotebookNode, released: NotebookNode) -> tuple[No
         names = ", ".join(stripped)
         notes.append(f"nbgrader metadata was missing on {len(stripped)} cells ({names}); matched by content")
     place = _place(cells, owner, rel)  # 3. a segment for every cell
-    out = []
+    out, order = [], []
     for j in range(len(rel.solutions) + 1):  # 4. segment by segment, in the released order
-        out += _segment(j, cells, owner, place, rel, notes)
+        out += _segment(j, cells, owner, place, rel, notes, order)
     out += [_ordinary(cells[i]) for i in range(len(cells)) if place[i] is None]
-    moved = [i for i in range(len(cells)) if place[i] is not None and owner[i] is None]
-    if moved != sorted(moved, key=lambda i: place[i]):
+    elsewhere = [i for i, g in enumerate(owner) if g in rel.functions and place[i] != rel.segment[g]]
+    if order != sorted(order) or elsewhere:
         notes.append("cells were moved so that each function's code runs before its tests")
     repaired = copy.deepcopy(released)
     repaired.cells = out
