@@ -24,7 +24,8 @@ before any student code, and applies, each step only where the machine allows it
 
 What was achieved is returned as a record, e.g. ``{"level": "full", "filesystem":
 "landlock+mount", "network": "netns", "tmp": "private"}``; the grading run writes it into each
-``grading.json``. Levels: ``full`` (file system and network), ``partial`` (one of them) and
+``grading.json``. Levels: ``full`` (the Landlock allow-list and no network), ``partial``
+(less: e.g. namespaces alone, whose view hides the course but not the rest of the machine) and
 ``none``. :func:`probe` reports what a kernel would get on this machine.
 """
 
@@ -189,9 +190,12 @@ def _unshare() -> bool:
         uid = -1
     if uid != 0:  # map our own uid and gid only
         real_uid, real_gid = (0, 0) if uid == -1 else (uid, gid)
-        _write("/proc/self/setgroups", "deny")
-        _write("/proc/self/uid_map", f"{real_uid} {real_uid} 1\n")
-        _write("/proc/self/gid_map", f"{real_gid} {real_gid} 1\n")
+        try:
+            _write("/proc/self/setgroups", "deny")
+            _write("/proc/self/uid_map", f"{real_uid} {real_uid} 1\n")
+            _write("/proc/self/gid_map", f"{real_gid} {real_gid} 1\n")
+        except OSError:  # unmapped: the new namespaces hold, but mounting in them will fail
+            pass
     return True
 
 
@@ -326,8 +330,9 @@ def confine(spec: dict) -> dict:
             if record["network"] == "none" and abi >= 4:
                 record["network"] = "landlock-tcp"
     _drop_capabilities()
-    kinds = (record["filesystem"] != "none") + (record["network"] != "none")
-    record["level"] = ("none", "partial", "full")[kinds]
+    allow_list, network = "landlock" in record["filesystem"], record["network"] != "none"
+    anything = network or record["filesystem"] != "none"
+    record["level"] = "full" if allow_list and network else "partial" if anything else "none"
     record["setup_ms"] = round((time.perf_counter() - started) * 1000, 2)
     if spec.get("mode") == "strict" and record["level"] != "full":
         raise OSError(1, f"isolation is required (--isolation strict) but only {describe(record)}")
