@@ -24,9 +24,9 @@ before any student code, and applies, each step only where the machine allows it
 
 What was achieved is returned as a record, e.g. ``{"level": "full", "filesystem":
 "landlock+mount", "network": "netns", "tmp": "private"}``; the grading run writes it into each
-``grading.json``. Levels: ``full`` (the Landlock allow-list and no network), ``partial``
-(less: e.g. namespaces alone, whose view hides the course but not the rest of the machine) and
-``none``. :func:`probe` reports what a kernel would get on this machine.
+``grading.json``. Levels: ``full`` (the Landlock allow-list and a network namespace), ``partial``
+(less: namespaces alone, whose view hides the course but not the rest of the machine, or
+Landlock alone, which denies TCP but not UDP) and ``none``. :func:`probe` reports what a kernel would get on this machine.
 """
 
 from __future__ import annotations
@@ -330,8 +330,8 @@ def confine(spec: dict) -> dict:
             if record["network"] == "none" and abi >= 4:
                 record["network"] = "landlock-tcp"
     _drop_capabilities()
-    allow_list, network = "landlock" in record["filesystem"], record["network"] != "none"
-    anything = network or record["filesystem"] != "none"
+    allow_list, network = "landlock" in record["filesystem"], record["network"] == "netns"
+    anything = record["network"] != "none" or record["filesystem"] != "none"
     record["level"] = "full" if allow_list and network else "partial" if anything else "none"
     record["setup_ms"] = round((time.perf_counter() - started) * 1000, 2)
     if spec.get("mode") == "strict" and record["level"] != "full":
