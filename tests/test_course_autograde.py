@@ -294,8 +294,8 @@ def _hostile(s, add, port):
     add("reads_source", nb, total)
     seed = (  # correct code that breaks itself if it can see the seed anywhere before its tests
         "\nimport glob, os\n_where = [k for k in os.environ if 'SEED' in k and k != 'PYTHONHASHSEED']\n"
-        "for _p in ['/proc/self/environ', f'/proc/{{os.getppid()}}/environ', *glob.glob('**', recursive=True),"
-        " *glob.glob(os.path.expanduser('~/**'), recursive=True)]:\n"
+        "for _p in ['/proc/self/environ', f'/proc/{{os.getppid()}}/environ',"
+        " *glob.glob('**', recursive=True), *glob.glob(os.path.expanduser('~/**'), recursive=True)]:\n"
         "    try:\n"
         "        if b'CONVLAB_' + b'GRADING_SEED' in open(_p, 'rb').read():\n"
         "            _where.append(_p)\n"
@@ -447,7 +447,7 @@ def test_nothing_escapes_the_scratch_folder(graded):
     assert not list(root.parent.rglob("escape.txt"))
     assert not (Path.home() / "escape.txt").exists()
     before, after = graded["tmp"]
-    assert not [p for p in after - before if "escape" in p or p.startswith("convlab-grading-")]
+    assert not [p for p in after - before if "escape" in p]  # (other runs may share /tmp)
     assert not [p for p in os.listdir("/dev/shm") if "convlab-escape" in p]
 
 
@@ -486,17 +486,22 @@ def test_strict_refuses_to_grade_without_isolation_and_off_records_none(graded, 
     import convlab.course.autograde as module
 
     stamp = (course.autograded("correct", spec.id) / "grading.json").read_text()
+    real = isolation_here()["level"]
     monkeypatch.setattr(module, "isolation_here", lambda mode="auto": {"level": "none", "error": "none here"})
     with pytest.raises(ValueError, match="--isolation strict: .*only none isolation"):
         autograde(course, spec.id, ["correct"], jobs=1, limits=LIMITS, progress=False, isolation="strict")
     assert (course.autograded("correct", spec.id) / "grading.json").read_text() == stamp  # nothing graded
     records = autograde(course, spec.id, ["correct"], jobs=1, limits=LIMITS, progress=False, isolation="auto")
     assert "WARNING: no isolation is possible here (none here)" in capsys.readouterr().err
+    # the record is what the kernel itself reported, not what the probe predicted
+    assert records["correct"]["isolation"] == real
+    records = autograde(course, spec.id, ["correct"], jobs=1, limits=LIMITS, progress=False, isolation="off")
     assert records["correct"]["isolation"] == "none" and records["correct"]["score"] == spec.total
+    assert records["correct"]["isolation_detail"] == {"level": "none", "mode": "off"}
     assert _rows(export_csv(course))["correct"]["isolation"] == "none"
     monkeypatch.undo()
     records = autograde(course, spec.id, ["correct"], jobs=1, limits=LIMITS, progress=False)
-    assert records["correct"]["isolation"] == isolation_here()["level"]
+    assert records["correct"]["isolation"] == real
 
 
 def test_flooded_output_is_capped_in_the_graded_notebook(graded):

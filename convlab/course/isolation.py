@@ -26,7 +26,8 @@ What was achieved is returned as a record, e.g. ``{"level": "full", "filesystem"
 "landlock+mount", "network": "netns", "tmp": "private"}``; the grading run writes it into each
 ``grading.json``. Levels: ``full`` (the Landlock allow-list and a network namespace), ``partial``
 (less: namespaces alone, whose view hides the course but not the rest of the machine, or
-Landlock alone, which denies TCP but not UDP) and ``none``. :func:`probe` reports what a kernel would get on this machine.
+Landlock alone, which denies TCP but not UDP) and ``none``. :func:`probe` reports what a kernel
+would get on this machine.
 """
 
 from __future__ import annotations
