@@ -45,6 +45,7 @@ __all__ = [
     "PRELOAD",
     "clean_environment",
     "current",
+    "isolate",
     "kernel_arguments",
     "serve",
 ]
