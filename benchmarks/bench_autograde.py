@@ -6,7 +6,9 @@ two copies of the course: once by ``nbgrader autograde <assignment>`` (one proce
 after another) and once by ``convlab-course autograde <assignment> --jobs 2``. Printed: notebooks
 per minute for each, the ratio, the median seconds per notebook, and where convlab-course's time
 goes (kernel start, setup/import cells, solution cells, test cells, the rest is nbgrader and the
-merge), from the ``grading.json`` records.
+merge), from the ``grading.json`` records, with the isolation the kernels had and the time its
+setup took per kernel (``--isolation``, default ``auto``). ``--compare-off`` grades the class a
+third time with ``--isolation off``: the whole cost of the isolation, setup and use together.
 
     .venv/bin/python benchmarks/bench_autograde.py [--students 20] [--assignments ex01_conv1d ...]
 """
@@ -77,11 +79,27 @@ def _copy_course(dest: Path, assignments: list[str]) -> Path:
     return dest
 
 
+def _ours(course: Path, assignments: list[str], jobs: int, isolation: str, env: dict) -> float:
+    """Seconds ``convlab-course autograde`` takes over ``assignments``, one after another."""
+    start = time.perf_counter()
+    for a in assignments:
+        subprocess.run(
+            [BIN / "convlab-course", "--course-dir", course, "autograde", a, "--jobs", str(jobs)]
+            + ["--no-progress", "--isolation", isolation],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+    return time.perf_counter() - start
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=20)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--assignments", nargs="*", default=None)
+    parser.add_argument("--isolation", choices=("auto", "strict", "off"), default="auto")
+    parser.add_argument("--compare-off", action="store_true", help="also grade with --isolation off")
     args = parser.parse_args()
     assignments = args.assignments or sorted(
         p.name for p in (ROOT / "exercises" / "source").iterdir() if p.is_dir()
@@ -101,24 +119,11 @@ def main() -> None:
             )
         serial = time.perf_counter() - start
 
-        start = time.perf_counter()
-        for a in assignments:
-            subprocess.run(
-                [
-                    BIN / "convlab-course",
-                    "--course-dir",
-                    ours,
-                    "autograde",
-                    a,
-                    "--jobs",
-                    str(args.jobs),
-                    "--no-progress",
-                ],
-                env=env,
-                check=True,
-                capture_output=True,
-            )
-        parallel = time.perf_counter() - start
+        parallel = _ours(ours, assignments, args.jobs, args.isolation, env)
+        if args.compare_off:
+            off = _copy_course(Path(tmp) / "off", assignments)
+            _class(off, assignments, args.students)
+            unconfined = _ours(off, assignments, args.jobs, "off", env)
 
         records = [json.loads(p.read_text()) for p in ours.glob("autograded/*/*/grading.json")]
         per_nb = [r["elapsed_s"] for r in records]
@@ -138,6 +143,19 @@ def main() -> None:
         for name, seconds in parts.items():
             print(f"  {name:<13} {100 * seconds / total:5.1f} %")
         print(f"  {'nbgrader+io':<13} {100 * (total - sum(parts.values())) / total:5.1f} %")
+        levels = sorted({r.get("isolation", "none") for r in records})
+        setup = [r.get("isolation_detail", {}).get("setup_ms") for r in records]
+        setup = [ms for ms in setup if ms is not None]
+        print(f"isolation: {', '.join(levels)}", end="")
+        if setup:
+            print(f"; setup per kernel: median {statistics.median(setup):.1f} ms, max {max(setup):.1f} ms")
+        else:
+            print()
+        if args.compare_off:
+            cost = (parallel - unconfined) / count
+            rate_off = 60 * count / unconfined
+            print(f"convlab-course --isolation off: {unconfined:8.1f} s  {rate_off:6.1f} notebooks/min")
+            print(f"isolation cost, whole run: {cost:+.2f} s per notebook ({parallel / unconfined - 1:+.1%})")
 
 
 if __name__ == "__main__":

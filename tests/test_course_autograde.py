@@ -10,14 +10,17 @@ import copy
 import csv
 import hashlib
 import io
+import json
+import os
 import shutil
+import socket
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from convlab.course.autograde import GradingLimits, _append_log, autograde
+from convlab.course.autograde import GradingLimits, _append_log, autograde, isolation_here
 from convlab.course.export import export_csv
 from convlab.course.feedback import feedback
 from convlab.course.layout import Course
@@ -116,7 +119,7 @@ class Spec:
         (folder / "timestamp.txt").write_text("2026-03-01 09:00:00+00:00\n")
 
 
-def _build(spec):
+def _build(spec, port=None):
     """Hand in the class; return {student: (score, status, words expected in the reason)}."""
     s, last, total = spec, len(spec.solutions) - 1, spec.total
     # bugs go in the last function: earlier ones may be used by later ones (correlate via convolve)
@@ -228,6 +231,8 @@ def _build(spec):
         "            exec(''.join(_c['source']))\n"
     )
     add("reads_others", nb, 0)
+    _hostile(s, add, port)
+    _layouts(s, add)
     if s.id == REAL_ID:  # the course's checks must reject shortcuts and mutation
         shortcut = "    import numpy\n    return numpy.correlate(*args, **kwargs)"
         add("calls_reference", s.redefine(s.correct(), last, shortcut), total - s.points[last])
@@ -240,6 +245,120 @@ def _build(spec):
         s.cell(nb, s.solutions[last][0]).source += mutate
         add("mutates_input", nb, total - s.points[last])
     return expect
+
+
+#: Printed by a hostile submission for everything it reached; the graded notebooks must hold none.
+LEAK = "LEAKED:"
+
+
+def _hostile(s, add, port):
+    """Submissions that try to reach what isolation keeps out; each prints what it reached."""
+    root, total, first = s.course.root, s.total, s.solutions[0][0]
+    snoop = (  # the issue's globs, then the course's own folders by absolute path
+        "\nimport glob, json\n_seen = set()\n"
+        "_paths = glob.glob('../../**/*.ipynb', recursive=True)\n"
+        "_paths += glob.glob('/tmp/**/*.ipynb', recursive=True)\n"
+        f"_paths += glob.glob('{root}/submitted/*/*/*.ipynb')\n"
+        f"_paths += glob.glob('{root}/source/**/*.ipynb', recursive=True)\n"
+        f"_paths += glob.glob('{root}/autograded/*/*/*.ipynb')\n"
+        "for _p in _paths:\n"
+        "    try:\n"
+        "        _cells = json.load(open(_p))['cells']\n"
+        "    except Exception:\n"
+        "        continue\n"
+        "    for _c in _cells:\n"
+        "        _src = ''.join(_c['source'])\n"
+        "        if 'def ' in _src and 'NotImplementedError' not in _src:\n"
+        "            exec(_src)\n"
+        "            _seen.add(_p)\n"
+        f"print(*('{LEAK} ' + _p for _p in sorted(_seen)), sep='\\n')\n"
+    )
+    nb = copy.deepcopy(s.release)  # blank, plus whatever solutions it can read
+    s.cell(nb, first).source += snoop
+    add("snooper", nb, 0)
+    hidden = (  # hidden tests, the source notebook or the scratch gradebook (which holds them)
+        "\nimport glob, os\n"
+        f"_paths = glob.glob('{root}/source/**', recursive=True) + glob.glob('{root}/*.db')\n"
+        "_paths += glob.glob('../../../*.db') + glob.glob('../../../source/**', recursive=True)\n"
+        "_paths += glob.glob('/tmp/**/*.db', recursive=True)\n"
+        "_paths += glob.glob(os.path.expanduser('~/**'), recursive=True)\n"
+        "for _p in _paths:\n"
+        "    try:\n"
+        "        if b'BEGIN HIDDEN ' + b'TESTS' in open(_p, 'rb').read():\n"
+        f"            print('{LEAK}', _p)\n"
+        "    except OSError:\n"
+        "        pass\n"
+    )
+    nb = s.correct()
+    s.cell(nb, first).source += hidden
+    add("reads_source", nb, total)
+    seed = (  # correct code that breaks itself if it can see the seed anywhere before its tests
+        "\nimport glob, os\n_where = [k for k in os.environ if 'SEED' in k and k != 'PYTHONHASHSEED']\n"
+        "for _p in ['/proc/self/environ', f'/proc/{{os.getppid()}}/environ',"
+        " *glob.glob('**', recursive=True), *glob.glob(os.path.expanduser('~/**'), recursive=True)]:\n"
+        "    try:\n"
+        "        if b'CONVLAB_' + b'GRADING_SEED' in open(_p, 'rb').read():\n"
+        "            _where.append(_p)\n"
+        "    except OSError:\n"
+        "        pass\n"
+        f"if _where:\n    print('{LEAK}', _where)\n    {{name}} = None\n"
+    )
+    nb = s.correct()
+    for gid, _, name in s.solutions:  # in every solution cell, also those after a test cell ran
+        s.cell(nb, gid).source += seed.format(name=name)
+    add("reads_seed", nb, total)
+    escape = (
+        "\nimport os, pathlib\n"
+        f"for _p in ('/tmp/convlab-escape-{os.getpid()}.txt', '/dev/shm/convlab-escape-{os.getpid()}.txt',"
+        f" '{root}/escape.txt', '{root}/submitted/escape.txt', '{Path.home()}/escape.txt'):\n"
+        "    try:\n"
+        "        pathlib.Path(_p).write_text('x')\n"
+        "    except OSError:\n"
+        "        pass\n"
+    )
+    nb = s.correct()
+    s.cell(nb, first).source += escape
+    add("escaping_write", nb, total)
+    if port is not None:
+        network = (
+            "\nimport socket\ntry:\n"
+            f"    socket.create_connection(('127.0.0.1', {port}), timeout=3).sendall(b'leak')\n"
+            f"    print('{LEAK} connected to {port}')\nexcept OSError:\n    pass\n"
+        )
+        nb = s.correct()
+        s.cell(nb, first).source += network
+        add("network", nb, total)
+
+
+def _layouts(s, add):
+    """Correct code laid out as students do; repair must keep every point."""
+    total, (g0, c0, _), (g1, c1, _) = s.total, s.solutions[0], s.solutions[-1]
+    for variant in ("stripped", "renamed"):  # the issue's two findings: both functions in one cell
+        nb = copy.deepcopy(s.release)
+        s.cell(nb, g0).source = c0 + "\n\n\n" + c1
+        s.cell(nb, g1).source = "pass"
+        for cell in nb.cells:
+            if variant == "stripped":
+                cell.metadata = {}
+            elif "nbgrader" in cell.metadata:
+                cell.metadata.nbgrader.grade_id = "my_" + cell.metadata.nbgrader.grade_id
+        add(
+            f"both_in_first_{variant}",
+            nb,
+            total,
+            "repaired",
+            ("metadata was missing",) if variant == "stripped" else ("changed to 'my_",),
+        )
+    nb = copy.deepcopy(s.release)  # the last function written first, in the first cell
+    s.cell(nb, g0).source, s.cell(nb, g1).source = c1, c0
+    add("functions_swapped", nb, total, "repaired", ("moved",))
+    nb = s.correct()  # helpers around the cells, every test cell moved to the end
+    at = nb.cells.index(s.cell(nb, g0))
+    nb.cells.insert(at, new_code_cell("import math\n\ndef _unused_helper(x):\n    return math.floor(x)"))
+    tests = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
+    nb.cells = [c for c in nb.cells if c not in tests] + tests
+    nb.cells.insert(len(nb.cells) - len(tests), new_code_cell("_scratch = 1 + 1"))
+    add("helpers_and_reordered", nb, total, "repaired", ("moved",))
 
 
 def _tree_hash(folder):
@@ -266,14 +385,27 @@ def graded(tmp_path_factory):
     released = release(course, [assignment])
     assert released[0].problems == []
     spec = Spec(course, assignment)
-    expect = _build(spec)
+    listener = socket.socket()  # on the host's loopback: no kernel may reach it
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    listener.settimeout(0.2)
+    expect = _build(spec, listener.getsockname()[1])
     before = _tree_hash(root / "submitted")
+    outside = set(os.listdir("/tmp"))
     records = autograde(course, assignment, jobs=2, limits=LIMITS, progress=False)
     first = export_csv(course)
     again = autograde(course, assignment, jobs=2, limits=LIMITS, progress=False)
     second = export_csv(course, root / "grades.csv")
     fed = feedback(course, assignment)
+    reached = []
+    try:
+        while True:
+            reached.append(listener.accept()[0].recv(16))
+    except OSError:
+        listener.close()
     return {
+        "reached": reached,
+        "tmp": (outside, set(os.listdir("/tmp"))),
         "course": course,
         "spec": spec,
         "expect": expect,
@@ -314,6 +446,62 @@ def test_nothing_escapes_the_scratch_folder(graded):
     root = graded["course"].root
     assert not list(root.parent.rglob("escape.txt"))
     assert not (Path.home() / "escape.txt").exists()
+    before, after = graded["tmp"]
+    assert not [p for p in after - before if "escape" in p]  # (other runs may share /tmp)
+    assert not [p for p in os.listdir("/dev/shm") if "convlab-escape" in p]
+
+
+def test_hostile_submissions_reached_nothing(graded):
+    """No graded notebook shows a leak: no other notebook, hidden test, seed or host port."""
+    spec, leaks = graded["spec"], {}
+    for student in graded["expect"]:
+        path = graded["course"].autograded(student, spec.id) / f"{spec.id}.ipynb"
+        if path.exists():
+            text = "".join(
+                "".join(o.get("text", ""))
+                for c in json.loads(path.read_text())["cells"]
+                for o in c.get("outputs", [])
+            )
+            if LEAK in text:
+                leaks[student] = [line for line in text.splitlines() if LEAK in line]
+    assert leaks == {}
+    assert graded["reached"] == []
+
+
+def test_every_kernel_was_isolated_and_the_record_says_so(graded):
+    found = isolation_here()
+    rows = _rows(graded["csv"][0])
+    graded_here = [r for r in graded["records"].values() if r["status"] not in ("invalid", "error")]
+    assert {r["isolation"] for r in graded_here} == {found["level"]}
+    assert {rows[s]["isolation"] for s in rows if graded["records"][s]["status"] != "invalid"} == {
+        found["level"]
+    }
+    if found["level"] == "full":
+        details = {json.dumps(r["isolation_detail"], sort_keys=True) for r in graded_here}
+        assert all('"network": "netns"' in d or '"network": "landlock-tcp"' in d for d in details)
+
+
+def test_strict_refuses_to_grade_without_isolation_and_off_records_none(graded, monkeypatch, capsys):
+    course, spec = graded["course"], graded["spec"]
+    import convlab.course.autograde as module
+
+    stamp = (course.autograded("correct", spec.id) / "grading.json").read_text()
+    real = isolation_here()["level"]
+    monkeypatch.setattr(module, "isolation_here", lambda mode="auto": {"level": "none", "error": "none here"})
+    with pytest.raises(ValueError, match="--isolation strict: .*only none isolation"):
+        autograde(course, spec.id, ["correct"], jobs=1, limits=LIMITS, progress=False, isolation="strict")
+    assert (course.autograded("correct", spec.id) / "grading.json").read_text() == stamp  # nothing graded
+    records = autograde(course, spec.id, ["correct"], jobs=1, limits=LIMITS, progress=False, isolation="auto")
+    assert "WARNING: no isolation is possible here (none here)" in capsys.readouterr().err
+    # the record is what the kernel itself reported, not what the probe predicted
+    assert records["correct"]["isolation"] == real
+    records = autograde(course, spec.id, ["correct"], jobs=1, limits=LIMITS, progress=False, isolation="off")
+    assert records["correct"]["isolation"] == "none" and records["correct"]["score"] == spec.total
+    assert records["correct"]["isolation_detail"] == {"level": "none", "mode": "off"}
+    assert _rows(export_csv(course))["correct"]["isolation"] == "none"
+    monkeypatch.undo()
+    records = autograde(course, spec.id, ["correct"], jobs=1, limits=LIMITS, progress=False)
+    assert records["correct"]["isolation"] == real
 
 
 def test_flooded_output_is_capped_in_the_graded_notebook(graded):

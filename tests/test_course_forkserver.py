@@ -1,6 +1,7 @@
 """The fork server behind fast grading: forked kernels are limited, isolated and accounted for."""
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -13,6 +14,7 @@ from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
 
 from convlab.course import forkserver
+from convlab.course.isolation import describe, probe
 from convlab.course.sandbox import LimitedKernelManager
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork server is Linux-only")
@@ -33,7 +35,7 @@ def use(server, monkeypatch):
     return server
 
 
-def _run(cells, home, memory_mb=1024, seed="7", extra=None):
+def _run(cells, home, memory_mb=1024, seed="7", extra=None, isolation=None):
     nb = new_notebook(cells=[new_code_cell(c) for c in cells])
     client = NotebookClient(
         nb,
@@ -46,6 +48,7 @@ def _run(cells, home, memory_mb=1024, seed="7", extra=None):
     client.km = client.create_kernel_manager()
     client.km.kernel_env = forkserver.clean_environment(str(home), seed, extra)
     client.km.memory_mb = memory_mb
+    client.km.isolation = isolation or {}
     client.execute()
     return nb, client
 
@@ -211,3 +214,30 @@ def test_a_kernel_that_fails_to_start_is_replaced(failures, graded, tmp_path, mo
     else:  # a third is the grader's failure, reported as such, not a score of the student's
         with pytest.raises(RuntimeError, match="died"):
             executor.preprocess(nb, {"metadata": {"path": str(tmp_path)}})
+
+
+ISOLATION = probe()
+
+
+@pytest.mark.skipif(ISOLATION["level"] != "full", reason=f"this machine offers only {describe(ISOLATION)}")
+@pytest.mark.parametrize("how", ["forked", "fresh"])
+def test_an_isolated_kernel_talks_over_its_own_sockets_and_sees_only_its_folders(
+    server, monkeypatch, tmp_path, how
+):
+    monkeypatch.setattr(forkserver, "current", server if how == "forked" else None)
+    home = tmp_path / "home"  # the kernel's folder and home; its parent holds a secret
+    home.mkdir()
+    (tmp_path / "secret.txt").write_text("the instructor's")
+    nb, client = _run(
+        [
+            "open('mine.txt', 'w').write('ok')",
+            f"open({str(tmp_path / 'secret.txt')!r}).read()",
+        ],
+        home,
+        isolation={"mode": "strict"},
+    )
+    assert (home / "mine.txt").read_text() == "ok"
+    assert nb.cells[1].outputs[0]["ename"] in ("PermissionError", "FileNotFoundError")  # /tmp is its own
+    assert client.km.transport == "ipc"
+    record = json.loads(open(client.km.connection_file + ".isolation").read())
+    assert record["level"] == "full" and record["setup_ms"] > 0

@@ -10,12 +10,17 @@ gradebook serially, through nbgrader's ``Gradebook`` API, as results arrive:
 * scores replace the old ones for every test cell of the submission; when grading failed the
   scores become 0 and the failure is recorded, so a re-grade never leaves stale points behind;
 * the executed notebook replaces ``autograded/<student>/<assignment>/`` (for feedback), with a
-  ``grading.json`` beside it: status, reason, seed, limits, timings;
+  ``grading.json`` beside it: status, reason, seed, limits, timings, and the isolation the
+  kernel had (``isolation``: ``full``, ``partial`` or ``none``; ``isolation_detail``);
 * nothing under ``submitted/`` is written: workers read it and grade a copy.
 
 A worker that does not answer within the notebook budget plus a margin is killed with all its
 processes and replaced; its submission is recorded as timed out. A progress bar (tqdm) shows
 counts and ETA.
+
+Each kernel is confined to its notebook's folder and its home, without network
+(:mod:`convlab.course.isolation`), and never holds the run's seed outside a test cell
+(:func:`convlab.course.sandbox.cell_seed`).
 
 Statuses, most severe first: ``error`` (the grader itself failed on this submission),
 ``invalid`` (no notebook could be read), ``kernel-died``, ``timeout``, ``memory``, ``repaired``
@@ -40,7 +45,7 @@ from pathlib import Path
 
 from .layout import Course
 
-__all__ = ["autograde", "GradingLimits", "SEED_VARIABLE"]
+__all__ = ["autograde", "isolation_here", "GradingLimits", "SEED_VARIABLE"]
 
 SEED_VARIABLE = "CONVLAB_GRADING_SEED"
 _SEVERITY = ["error", "invalid", "kernel-died", "timeout", "memory", "repaired", "ok"]
@@ -184,6 +189,8 @@ def _merge(course: Course, job: dict, result: dict, limits: GradingLimits, seed:
         "submitted_at": timestamp.isoformat() if timestamp else None,
         "elapsed_s": result.get("elapsed"),
         "timing": result.get("timing", {}),
+        "isolation": (result.get("isolation") or {}).get("level", "none"),
+        "isolation_detail": result.get("isolation") or {"level": "none"},
     }
     course.write_status(student, assignment, record)
     return record
@@ -215,6 +222,103 @@ def _append_log(target: Path, logs: list[Path], started: str, seed: str) -> None
             out.write(text if text.endswith("\n") else text + "\n")
 
 
+def _check_ready(course: Course, assignment: str) -> None:
+    """Refuse early when the gradebook, the assignment or its release is missing."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    if not course.db_path.exists():
+        raise ValueError(f"no gradebook at {course.db_path}: run `convlab-course release {assignment}` first")
+    with Gradebook(course.db_url) as gb:
+        try:
+            gb.find_assignment(assignment)
+        except MissingEntry:
+            raise ValueError(
+                f"{assignment!r} is not in the gradebook: run `convlab-course release {assignment}` first"
+            ) from None
+    if not course.release(assignment).exists():
+        raise ValueError(
+            f"no released notebook for {assignment!r}: run `convlab-course release {assignment}` first"
+        )
+
+
+def isolation_here(mode: str = "auto") -> dict:
+    """What isolation a grading kernel gets on this machine (:func:`convlab.course.isolation.probe`).
+
+    Run in a new process, so that the probe's fork never copies this process's threads.
+    """
+    from .isolation import MODES
+
+    if mode not in MODES:
+        raise ValueError(f"`isolation` must be one of {', '.join(MODES)}; got isolation={mode!r}")
+    if mode == "off":
+        return {"level": "none", "mode": "off"}
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "convlab.course.isolation", mode],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return json.loads(done.stdout.strip().splitlines()[-1])
+    except (OSError, ValueError, IndexError, subprocess.SubprocessError) as error:
+        return {"level": "none", "error": f"the probe failed: {error}"}
+
+
+def _isolation_spec(course: Course, mode: str) -> dict:
+    """The kernels' isolation for this run; refuses (strict) or warns (auto) when there is none."""
+    from .isolation import describe
+
+    found = isolation_here(mode)
+    if mode == "strict" and found.get("level") != "full":
+        raise ValueError(
+            f"--isolation strict: this machine gives grading kernels only {describe(found)} isolation "
+            f"({found.get('error') or 'see the instructor guide, Isolation'}); nothing was graded"
+        )
+    if mode == "auto" and found.get("level") == "none":
+        print(
+            "convlab-course autograde: WARNING: no isolation is possible here "
+            f"({found.get('error') or 'no Landlock, no namespaces'}): student code can read and write "
+            "whatever this user can, including other submissions and source/, and reach the network. "
+            "Each grading.json records isolation: none; --isolation strict refuses to grade.",
+            file=sys.stderr,
+        )
+    hide = [str(course.root), str(Path.home()), "/home", "/root"]
+    return {"mode": mode, "hide": list(dict.fromkeys(hide))}
+
+
+def _run_jobs(jobs: list[dict], workers: int, scratch: Path, fresh_kernels: bool, hard_limit: float):
+    """Grade ``jobs`` on ``workers`` workers; yield each ``(job, result)`` as it finishes."""
+    todo: queue.Queue = queue.Queue()
+    done: queue.Queue = queue.Queue()
+    for job in jobs:
+        todo.put(job)
+
+    def serve(worker: _Worker) -> None:
+        try:
+            while True:
+                try:
+                    job = todo.get_nowait()
+                except queue.Empty:
+                    return
+                done.put((job, worker.grade(job, hard_limit)))
+        finally:
+            worker.kill()
+
+    threads = [
+        threading.Thread(
+            target=serve, args=(_Worker(scratch / f"worker-{i}.log", fresh_kernels),), daemon=True
+        )
+        for i in range(min(workers, max(1, len(jobs))))
+    ]
+    for thread in threads:
+        thread.start()
+    for _ in jobs:
+        yield done.get()
+    for thread in threads:
+        thread.join()
+
+
 def autograde(
     course: Course,
     assignment: str,
@@ -223,6 +327,7 @@ def autograde(
     limits: GradingLimits | None = None,
     progress: bool = True,
     fresh_kernels: bool = False,
+    isolation: str = "auto",
 ) -> dict[str, dict]:
     """Grade every submission of ``assignment`` (or ``students``) and merge into the gradebook.
 
@@ -241,88 +346,49 @@ def autograde(
         Start every kernel as a new process (``python -m ipykernel_launcher``) instead of forking
         it from the worker's preloaded fork server (:mod:`convlab.course.forkserver`). Slower by
         seconds per notebook; the limits and the isolation are the same.
+    isolation : {"auto", "strict", "off"}
+        ``auto``: each kernel gets the best isolation this machine offers
+        (:mod:`convlab.course.isolation`), with a warning on stderr when that is none;
+        ``strict``: raise ``ValueError`` (grading nothing) unless kernels get full isolation;
+        ``off``: none. Each ``grading.json`` records what the kernel had.
 
     Returns
     -------
     dict
         ``{student: grading record}`` (the content of each ``grading.json``).
     """
-    from nbgrader.api import Gradebook, MissingEntry
     from tqdm import tqdm
 
     limits = limits or GradingLimits()
     jobs = jobs or os.cpu_count() or 1
     if jobs < 1:
         raise ValueError(f"`jobs` must be a positive integer; got jobs={jobs}")
-    if not course.db_path.exists():
-        raise ValueError(f"no gradebook at {course.db_path}: run `convlab-course release {assignment}` first")
-    with Gradebook(course.db_url) as gb:
-        try:
-            gb.find_assignment(assignment)
-        except MissingEntry:
-            raise ValueError(
-                f"{assignment!r} is not in the gradebook: run `convlab-course release {assignment}` first"
-            ) from None
-    if not course.release(assignment).exists():
-        raise ValueError(
-            f"no released notebook for {assignment!r}: run `convlab-course release {assignment}` first"
-        )
+    _check_ready(course, assignment)  # 1. nothing to grade against: stop before any work
+    spec = _isolation_spec(course, isolation)
     students = sorted(students if students is not None else course.students(assignment))
     seed = os.environ.get(SEED_VARIABLE) or str(secrets.randbelow(2**31))
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     scratch = Path(tempfile.mkdtemp(prefix="convlab-grading-"))
     records: dict[str, dict] = {}
     try:
-        template = _template_db(course, scratch)
-        todo: queue.Queue = queue.Queue()
-        done: queue.Queue = queue.Queue()
-        for student in students:
-            todo.put(
-                {
-                    "course": str(course.root),
-                    "assignment": assignment,
-                    "student": student,
-                    "scratch": str(scratch / "jobs" / student),
-                    "template_db": str(template),
-                    "timeout": limits.timeout,
-                    "memory_mb": limits.memory_mb,
-                    "seed": seed,
-                }
-            )
-        hard_limit = limits.timeout * 1.5 + 120  # kernel starts, restarts and nbgrader's own work
-
-        def serve(worker: _Worker) -> None:
-            try:
-                while True:
-                    try:
-                        job = todo.get_nowait()
-                    except queue.Empty:
-                        return
-                    done.put((job, worker.grade(job, hard_limit)))
-            finally:
-                worker.kill()
-
-        threads = [
-            threading.Thread(
-                target=serve, args=(_Worker(scratch / f"worker-{i}.log", fresh_kernels),), daemon=True
-            )
-            for i in range(min(jobs, max(1, len(students))))
+        template = _template_db(course, scratch)  # 2. one job per student, on a gradebook copy
+        common = {"course": str(course.root), "assignment": assignment, "template_db": str(template)}
+        common.update(timeout=limits.timeout, memory_mb=limits.memory_mb, seed=seed, isolation=spec)
+        work = [
+            {**common, "student": student, "scratch": str(scratch / "jobs" / str(n))}
+            for n, student in enumerate(students)  # short folder names: Unix socket paths are short
         ]
-        for thread in threads:
-            thread.start()
+        hard_limit = limits.timeout * 1.5 + 120  # kernel starts, restarts and nbgrader's own work
         bar = tqdm(total=len(students), desc=assignment, unit="nb", disable=not progress, dynamic_ncols=True)
-        with bar:
-            for _ in students:
-                job, result = done.get()
+        with bar:  # 3. merge each result into the gradebook as it arrives
+            for job, result in _run_jobs(work, jobs, scratch, fresh_kernels, hard_limit):
                 records[job["student"]] = _merge(course, job, result, limits, seed)
                 shutil.rmtree(job["scratch"], ignore_errors=True)
                 bad = sum(r["status"] not in ("ok", "repaired") for r in records.values())
                 bar.set_postfix(problems=bad, refresh=False)
                 bar.update()
-        for thread in threads:
-            thread.join()
         logs = sorted(p for p in scratch.glob("worker-*.log") if p.stat().st_size)
-        if logs:
+        if logs:  # 4. the workers' logs, appended under this run's header
             _append_log(course.root / "autograded" / f"{assignment}-grading.log", logs, started, seed)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

@@ -48,6 +48,13 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="start each kernel as a new process instead of forking a preloaded one (slower)",
     )
+    p.add_argument(
+        "--isolation",
+        choices=("auto", "strict", "off"),
+        default="auto",
+        help="confine each kernel to its own folders, without network: auto (the best this machine "
+        "offers; a warning when none), strict (refuse to grade without it), off",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     p = sub.add_parser("report", help="the class's misconceptions, score distributions and statuses")
@@ -131,8 +138,10 @@ def _autograde(course, args) -> int:
         limits,
         progress=not args.no_progress,
         fresh_kernels=args.fresh_kernels,
+        isolation=args.isolation,
     )
     seeds = {r["seed"] for r in records.values()}
+    levels = sorted({r.get("isolation", "none") for r in records.values()})
     for student, record in sorted(records.items()):
         if record["status"] != "ok":
             print(f"  {student:<20} {record['status']:<12} {record['reason']}")
@@ -140,7 +149,10 @@ def _autograde(course, args) -> int:
     for record in records.values():
         counts[record["status"]] = counts.get(record["status"], 0) + 1
     summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-    print(f"{args.assignment}: {len(records)} graded ({summary or 'none'}); seed {', '.join(sorted(seeds))}")
+    print(
+        f"{args.assignment}: {len(records)} graded ({summary or 'none'}); seed {', '.join(sorted(seeds))}; "
+        f"isolation {', '.join(levels) or 'none'}"
+    )
     if records:
         from .report import class_report, summary_lines
 

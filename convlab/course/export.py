@@ -1,7 +1,8 @@
 """Scores as CSV: one row per student and assignment, with how the grading went.
 
-Columns: ``student, assignment, score, max_score, status, reason``. Scores come from nbgrader's
-gradebook (so manual grades and late penalties count); status and reason from ``grading.json``.
+Columns: ``student, assignment, score, max_score, status, reason, isolation``. Scores come from
+nbgrader's gradebook (so manual grades and late penalties count); status, reason and isolation
+(``full``, ``partial`` or ``none``: what the grading kernel was confined by) from ``grading.json``.
 A student with no submission gets status ``missing`` and score 0; a submission handed in after it
 was last graded gets ``stale``: it must be graded again before its score means anything.
 Rows are sorted, so two exports of the same grades are byte-identical.
@@ -28,7 +29,7 @@ from .layout import Course
 
 __all__ = ["COLUMNS", "FORMATS", "export_rows", "export_csv", "export_canvas", "export_moodle"]
 
-COLUMNS = ("student", "assignment", "score", "max_score", "status", "reason")
+COLUMNS = ("student", "assignment", "score", "max_score", "status", "reason", "isolation")
 FORMATS = ("csv", "canvas", "moodle")
 CANVAS_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 MOODLE_COLUMNS = (
@@ -69,6 +70,7 @@ def export_rows(course: Course, assignments: list[str] | None = None) -> list[di
             for student in sorted(students):
                 record = course.read_status(student, name)
                 row = {"student": student, "assignment": name, "max_score": f"{max_score:g}"}
+                row["isolation"] = (record or {}).get("isolation", "none" if record else "")
                 try:
                     score = gb.find_submission(name, student).score
                 except MissingEntry:

@@ -6,17 +6,20 @@ starts one server process that imports those modules (and ipykernel) once, witho
 student code, and then answers requests to *fork* a kernel: the child is a copy of that clean,
 pre-imported process (copy-on-write, nothing shared afterwards) that applies the same limits as
 the launch wrapper in :mod:`convlab.course.sandbox` (memory, file size, no core dumps,
-killed when its parent dies), replaces its whole environment with the grading one, enters the
-notebook's folder and runs an IPython kernel on the connection file jupyter_client wrote. Every
+killed when its parent dies), confines itself to its own folders (:mod:`convlab.course.isolation`),
+replaces its whole environment with the grading one, enters the notebook's folder and runs an
+IPython kernel on the connection file jupyter_client wrote. Every
 notebook still gets a process of its own, started from the same state.
 
 The server is single-threaded (forking a process with threads is unsafe, so the preloaded
 modules must not start any; :func:`serve` checks). It talks to the worker over a socket pair,
 one JSON request and one JSON reply per line:
 
-``{"op": "spawn", "argv": [...], "env": {...}, "cwd": "...", "memory_mb": N}`` → ``{"pid": P}``
+``{"op": "spawn", "argv": [...], "env": {...}, "cwd": "...", "memory_mb": N, "isolation": {...}}``
+→ ``{"pid": P}``
     ``argv`` is jupyter_client's kernel command ``python -m ipykernel_launcher -f FILE``
-    (see :func:`kernel_arguments`).
+    (see :func:`kernel_arguments`); ``isolation`` (optional) what
+    :func:`convlab.course.isolation.confine` applies in the child before anything else runs.
 ``{"op": "poll", "pid": P}`` → ``{"returncode": R}``
     ``None`` while the kernel runs; the server reaps its children, so exit statuses come from it.
 
@@ -42,6 +45,7 @@ __all__ = [
     "PRELOAD",
     "clean_environment",
     "current",
+    "isolate",
     "kernel_arguments",
     "serve",
 ]
@@ -63,6 +67,7 @@ PRELOAD = (
     "torch.nn.functional",
     "convlab",
     "convlab.grading",
+    "convlab.course.isolation",
     "ipykernel.kernelapp",
     "ipykernel.ipkernel",
 )
@@ -88,8 +93,12 @@ def kernel_arguments(argv: list[str]) -> list[str] | None:
     return None
 
 
-def clean_environment(home: str, seed: str, extra: dict | None = None) -> dict:
-    """The whole environment of a grading kernel: nothing inherited but the interpreter's path."""
+def clean_environment(home: str, seed: str | None = None, extra: dict | None = None) -> dict:
+    """The whole environment of a grading kernel: nothing inherited but the interpreter's path.
+
+    ``seed`` sets ``CONVLAB_GRADING_SEED`` when given; grading runs leave it out (the sandbox
+    hands each test cell its seed as the cell runs, see :mod:`convlab.course.sandbox`).
+    """
     env = {
         "PATH": os.pathsep.join([os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"]),
         "HOME": home,
@@ -103,8 +112,9 @@ def clean_environment(home: str, seed: str, extra: dict | None = None) -> dict:
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONHASHSEED": "0",
         "NBGRADER_EXECUTION": "autograde",
-        "CONVLAB_GRADING_SEED": str(seed),
     }
+    if seed:
+        env["CONVLAB_GRADING_SEED"] = str(seed)
     env.update(extra or {})
     os.makedirs(env["TMPDIR"], exist_ok=True)
     return env
@@ -174,6 +184,17 @@ def die_with_parent() -> None:
     prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
+def isolate(spec: dict) -> dict:
+    """Apply :func:`convlab.course.isolation.confine` and write its record to ``spec["report"]``."""
+    from .isolation import confine
+
+    record = confine(spec)
+    if spec.get("report"):
+        with open(spec["report"], "w") as out:
+            json.dump(record, out)
+    return record
+
+
 def _become_kernel(request: dict, channel: socket.socket, server: int) -> None:
     """In the forked child: limits, environment, folder, then the kernel. Never returns."""
     code = 1
@@ -184,6 +205,8 @@ def _become_kernel(request: dict, channel: socket.socket, server: int) -> None:
         if os.getppid() != server:  # the server died before the request above took effect
             return
         set_limits(int(request["memory_mb"]))
+        if request.get("isolation"):  # before the folder is entered: /tmp may be mounted anew
+            isolate(request["isolation"])
         os.environ.clear()
         os.environ.update(request["env"])
         import tempfile
@@ -362,13 +385,19 @@ class ForkServer:
             raise OSError("the fork server has exited")
         return json.loads(line)
 
-    def spawn(self, argv: list[str], env: dict, cwd: str | None, memory_mb: int) -> ForkedKernel:
-        """Fork a kernel running ``argv`` (``python -m ipykernel_launcher -f FILE``)."""
+    def spawn(
+        self, argv: list[str], env: dict, cwd: str | None, memory_mb: int, isolation: dict | None = None
+    ) -> ForkedKernel:
+        """Fork a kernel running ``argv`` (``python -m ipykernel_launcher -f FILE``).
+
+        ``isolation``: the spec of :func:`convlab.course.isolation.confine` (None: none).
+        """
         if kernel_arguments(argv) is None:
             raise ValueError(f"only `python -m ipykernel_launcher ...` can be forked; got argv={argv}")
         if not self.wait_ready():
             raise OSError(f"the fork server is not available: {self.error}")
-        answer = self._ask({"op": "spawn", "argv": argv, "env": env, "cwd": cwd, "memory_mb": memory_mb})
+        request = {"op": "spawn", "argv": argv, "env": env, "cwd": cwd, "memory_mb": memory_mb}
+        answer = self._ask({**request, "isolation": isolation})
         return ForkedKernel(self, int(answer["pid"]))
 
     def returncode(self, pid: int) -> int | None:

@@ -2,23 +2,31 @@
 
 nbgrader finds test cells by the ``grade_id`` in their metadata; its ``OverwriteCells`` restores
 the source of a test cell whose metadata survived, but a notebook whose cells were deleted,
-turned into markdown, stripped of metadata or given another ``grade_id`` loses those points, and
-one that is not valid JSON fails outright. :func:`repair_notebook` rebuilds the nbgrader skeleton:
+turned into markdown, stripped of metadata, given another ``grade_id`` or moved around loses
+those points, and one that is not valid JSON fails outright. :func:`repair_notebook` rebuilds the
+nbgrader skeleton around the student's code, so that a correct student keeps every point:
 
 1. A notebook that does not parse keeps every complete cell before the damage.
-2. Each released cell with a ``grade_id`` is claimed by the first submitted cell carrying that
-   id; then, for cells whose metadata is gone or changed, by identical content (whitespace
-   aside) or, for solution cells, by the functions the cell defines.
-3. Claimed cells get the released cell type and nbgrader metadata back; test and other locked
-   cells get the released source (nbgrader then puts the hidden tests back); solution cells keep
-   the student's code. Later copies of a claimed cell run as ordinary cells.
-4. Released cells that nothing claimed are inserted after their released predecessor.
+2. Each released locked cell (tests, setup) is recognised by its ``grade_id``, else by identical
+   content (whitespace aside); it is put back from the source (nbgrader then restores the
+   hidden tests). Everything else is the student's and is kept, code and prose.
+3. The released notebook is cut into segments, one per solution cell (the solution cell and the
+   test cells after it). Each student code cell goes to the segment of the *first* solution whose
+   functions it defines (a cell defining two exercise functions runs before the first one's
+   tests); a cell that defines none stays with the next cell that has a place (a helper runs
+   before the function after it), or, with nothing after it, at the end.
+4. The notebook is written segment by segment, in the released order: the student's cells of a
+   segment in their own order, the first of them carrying the solution cell's metadata (an empty
+   solution cell when there is none: the released stub is never put back over student code),
+   then the segment's released locked cells. Later copies of a cell's ``grade_id`` run as
+   ordinary cells.
 
 Every change is reported in words an instructor can pass on to the student.
 """
 
 from __future__ import annotations
 
+import ast
 import copy
 import json
 import re
@@ -103,91 +111,220 @@ def _kind(meta: dict, cell_type: str) -> str:
     return "cell"
 
 
+def _defined(cell) -> set[str]:
+    """Names of the functions a code cell defines at its top level."""
+    if cell.get("cell_type") != "code":
+        return set()
+    try:
+        tree = ast.parse(cell.source)
+    except SyntaxError:  # unfinished code: its ``def`` lines still say what it means to define
+        return set(_DEF.findall(cell.source))
+    return {node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+
+
+class _Released:
+    """The released notebook cut into segments: segment 0 before the first solution cell, segment
+    ``j`` the ``j``-th solution cell and the cells after it up to the next one."""
+
+    def __init__(self, released: NotebookNode) -> None:
+        self.refs, self.segment, self.solutions = {}, {}, []
+        self.free = [c for c in released.cells if not _meta(c).get("grade_id")]  # prose, examples
+        for cell in released.cells:
+            gid = _meta(cell).get("grade_id")
+            if _meta(cell).get("solution") and gid:
+                self.solutions.append(gid)
+            if gid and gid not in self.refs:
+                self.refs[gid] = cell
+                self.segment[gid] = len(self.solutions)
+        self.functions = {gid: _defined(self.refs[gid]) for gid in self.solutions}
+
+    def is_solution(self, gid: str) -> bool:
+        return bool(_meta(self.refs[gid]).get("solution"))
+
+    def kind(self, gid: str) -> str:
+        return _kind(_meta(self.refs[gid]), self.refs[gid].cell_type)
+
+    def slot(self, cell) -> int | None:
+        """The segment of the first solution whose functions ``cell`` defines, if any."""
+        names = _defined(cell)
+        hits = [n for n, gid in enumerate(self.solutions, 1) if names & self.functions[gid]]
+        return hits[0] if hits else None
+
+
+def _recognise(cells: list, rel: _Released) -> tuple[list, list[str]]:
+    """Step 2: for each submitted cell, the released locked cell it is (a grade_id) or None."""
+    claimed, notes, stripped = {}, [], []
+    owner: list[str | None] = [None] * len(cells)
+    for i, cell in enumerate(cells):  # metadata that still names a released cell
+        gid = _meta(cell).get("grade_id")
+        if gid in rel.refs and gid in claimed:
+            notes.append(f"{rel.kind(gid)} {gid} appears twice; the later copy ran as an ordinary cell")
+        elif gid in rel.refs:
+            claimed[gid], owner[i] = i, gid
+    for i, cell in enumerate(cells):  # content, for cells whose metadata is gone or changed
+        text = _norm(cell.source)
+        if owner[i] is not None or not text:
+            continue
+        gid = next(
+            (
+                g
+                for g, ref in rel.refs.items()
+                if g not in claimed and not rel.is_solution(g) and text == _norm(ref.source)
+            ),
+            None,
+        )
+        if gid is None:
+            continue
+        claimed[gid], owner[i] = i, gid
+        old = _meta(cell).get("grade_id")
+        if old:
+            notes.append(f"{rel.kind(gid)} {gid}: its grade_id was changed to {old!r}; matched by content")
+        else:
+            stripped.append(gid)
+    return owner, notes, stripped
+
+
+def _place(cells: list, owner: list, rel: _Released) -> list[int | None]:
+    """Step 3: the segment of every submitted cell (None: after everything)."""
+    place: list[int | None] = [None] * len(cells)
+    for i, cell in enumerate(cells):
+        gid = owner[i]
+        if gid is not None and not rel.is_solution(gid):
+            place[i] = rel.segment[gid]
+        elif cell.cell_type == "code" and (rel.slot(cell) or (gid and rel.segment[gid])):
+            place[i] = rel.slot(cell) or rel.segment[gid]
+    following = None
+    for i in reversed(range(len(cells))):  # cells with no place go with the next one that has one
+        if place[i] is None:
+            place[i] = following
+        else:
+            following = place[i]
+    return place
+
+
+def _solution_cell(cell, gid: str, rel: _Released) -> NotebookNode:
+    ref = rel.refs[gid]
+    new = _clean_cell(
+        {"cell_type": "code", "source": cell.source if cell is not None else "", "metadata": {}}
+    )
+    if cell is not None:
+        new.metadata.update({k: v for k, v in cell.metadata.items() if k != "nbgrader"})
+    new.metadata["nbgrader"] = copy.deepcopy(_meta(ref))
+    return new
+
+
+def _restored(cell, gid: str, rel: _Released, notes: list[str]) -> NotebookNode:
+    """A released locked cell put back from the source, with the student's other metadata."""
+    ref = rel.refs[gid]
+    if cell.cell_type != ref.cell_type:
+        notes.append(
+            f"{rel.kind(gid)} {gid} had been turned into {cell.cell_type}; restored as {ref.cell_type}"
+        )
+    if _meta(ref).get("locked") and _norm(cell.source) != _norm(ref.source):
+        notes.append(f"{rel.kind(gid)} {gid} was edited; restored from the source")
+    source = ref.source if _meta(ref).get("locked") else cell.source
+    new = _clean_cell({"cell_type": ref.cell_type, "source": source, "metadata": copy.deepcopy(ref.metadata)})
+    new.metadata.update({k: v for k, v in cell.metadata.items() if k != "nbgrader"})
+    new.metadata["nbgrader"] = copy.deepcopy(_meta(ref))
+    return new
+
+
+def _ordinary(cell) -> NotebookNode:
+    cell.metadata.pop("nbgrader", None)
+    return cell
+
+
+def _anchors(mine: list[int], locked: dict, slotted: set[int]) -> dict[int, str | None]:
+    """For each unplaced cell of a segment, the locked cell it goes before (None: the code part)."""
+    owner_of = {i: gid for gid, i in locked.items()}
+    anchor, following = {}, None
+    for i in reversed(mine):
+        if i in owner_of:
+            following = owner_of[i]
+        elif i in slotted:
+            following = None
+        else:
+            anchor[i] = following
+    return anchor
+
+
+def _carrier(mine, slotted, anchor, locked, gid, cells, owner, rel: _Released):
+    """The cell that gets the solution metadata: the one with its grade_id, else the first that
+    defines its functions, else the last code cell standing before the segment's tests (by
+    position: the stub left as ``pass`` while the function was written elsewhere)."""
+    if gid is None:
+        return None
+    with_id = [i for i in mine if owner[i] == gid]
+    if with_id or slotted:
+        return (with_id or sorted(slotted))[0]
+    first_test = min(locked.values(), default=None)
+    free = {_norm(c.source) for c in rel.free}
+    before = [
+        i
+        for i in mine
+        if anchor.get(i, 0) is not None
+        and cells[i].cell_type == "code"
+        and (first_test is None or i < first_test)
+        and _norm(cells[i].source) not in free
+    ]
+    return before[-1] if before else None
+
+
+def _segment(j: int, cells, owner, place, rel: _Released, notes: list[str], order: list[int]) -> list:
+    """Step 4 for one segment: the student's code (one cell carrying the solution metadata), then
+    the released locked cells, each after the student's cells that stood just before it."""
+    mine = [i for i in range(len(cells)) if place[i] == j]
+    locked = {owner[i]: i for i in mine if owner[i] is not None and not rel.is_solution(owner[i])}
+    gid = rel.solutions[j - 1] if j else None
+    slotted = {i for i in mine if i not in locked.values() and rel.slot(cells[i]) == j}
+    slotted |= {i for i in mine if owner[i] == gid and gid is not None}
+    anchor = _anchors(mine, locked, slotted)
+    carrier = _carrier(mine, slotted, anchor, locked, gid, cells, owner, rel)
+
+    def emit(i: int) -> NotebookNode:
+        order.append(i)
+        return _solution_cell(cells[i], gid, rel) if i == carrier else _ordinary(cells[i])
+
+    out = [emit(i) for i in mine if i in slotted or anchor.get(i, 0) is None]
+    if gid is not None and carrier is None:
+        out.append(_solution_cell(None, gid, rel))
+        moved = any(_meta(c).get("grade_id") == gid for c in cells)
+        what = "its code runs before the tests of the functions it defines" if moved else "it was missing"
+        notes.append(f"solution cell {gid}: {what}; an empty one was put in its place")
+    elif carrier is not None and owner[carrier] != gid and _meta(cells[carrier]).get("grade_id"):
+        old = _meta(cells[carrier])["grade_id"]
+        notes.append(f"solution cell {gid}: its grade_id was changed to {old!r}; matched by content")
+    for ref_id in rel.refs:
+        if rel.segment[ref_id] != j or rel.is_solution(ref_id):
+            continue
+        out += [emit(i) for i in mine if anchor.get(i, 0) == ref_id]
+        if ref_id in locked:
+            out.append(_restored(cells[locked[ref_id]], ref_id, rel, notes))
+        else:
+            out.append(_clean_cell(copy.deepcopy(dict(rel.refs[ref_id]))))
+            notes.append(f"{rel.kind(ref_id)} {ref_id} was missing; restored from the source")
+    return out
+
+
 def repair_notebook(submitted: NotebookNode, released: NotebookNode) -> tuple[NotebookNode, list[str]]:
     """Give ``submitted`` back the nbgrader cells of ``released``; see the module docstring.
 
     Returns the repaired notebook (a copy) and the notes on each change.
     """
-    refs = {}
-    for cell in released.cells:
-        gid = _meta(cell).get("grade_id")
-        if gid:
-            refs[gid] = cell
+    rel = _Released(released)
     cells = [copy.deepcopy(c) for c in submitted.cells]
-    owner: list[str | None] = [None] * len(cells)
-    claimed: dict[str, int] = {}
-    notes = []
-
-    for i, cell in enumerate(cells):  # 1. metadata that still names a released cell
-        gid = _meta(cell).get("grade_id")
-        if gid in refs and gid not in claimed:
-            claimed[gid], owner[i] = i, gid
-        elif gid in refs:
-            kind = _kind(_meta(refs[gid]), refs[gid].cell_type)
-            notes.append(f"{kind} {gid} appears twice; the later copy ran as an ordinary cell")
-
-    stripped = []
-    for i, cell in enumerate(cells):  # 2. content, or the functions a solution defines
-        if owner[i] is not None:
-            continue
-        text, defined = _norm(cell.source), set(_DEF.findall(cell.source))
-        for gid, ref in refs.items():
-            if gid in claimed:
-                continue
-            wanted = set(_DEF.findall(ref.source))
-            if (text and text == _norm(ref.source)) or (
-                _meta(ref).get("solution") and wanted and wanted <= defined
-            ):
-                claimed[gid], owner[i] = i, gid
-                old = _meta(cell).get("grade_id")
-                if old:
-                    kind = _kind(_meta(ref), ref.cell_type)
-                    notes.append(f"{kind} {gid}: its grade_id was changed to {old!r}; matched by content")
-                else:
-                    stripped.append(gid)
-                break
+    owner, notes, stripped = _recognise(cells, rel)  # 2. the released locked cells
     if stripped:
         names = ", ".join(stripped)
         notes.append(f"nbgrader metadata was missing on {len(stripped)} cells ({names}); matched by content")
-
-    out = []
-    for i, cell in enumerate(cells):  # 3. the released type, metadata and (locked) source
-        gid = owner[i]
-        if gid is None:
-            cell.metadata.pop("nbgrader", None)
-            out.append(cell)
-            continue
-        ref, meta = refs[gid], _meta(refs[gid])
-        kind = _kind(meta, ref.cell_type)
-        if cell.cell_type != ref.cell_type:
-            notes.append(f"{kind} {gid} had been turned into {cell.cell_type}; restored as {ref.cell_type}")
-        locked = meta.get("locked") and not meta.get("solution")
-        source = ref.source if locked else cell.source
-        if locked and _norm(cell.source) != _norm(ref.source):
-            notes.append(f"{kind} {gid} was edited; restored from the source")
-        new = _clean_cell(
-            {"cell_type": ref.cell_type, "source": source, "metadata": copy.deepcopy(ref.metadata)}
-        )
-        new.metadata.update({k: v for k, v in cell.metadata.items() if k != "nbgrader"})
-        new.metadata["nbgrader"] = copy.deepcopy(meta)
-        out.append(new)
-
-    order = list(refs)  # 4. released cells nothing claimed, after their released predecessor
-    for n, gid in enumerate(order):
-        if gid in claimed:
-            continue
-        ref = refs[gid]
-        where = 0
-        for previous in reversed(order[:n]):
-            hits = [k for k, c in enumerate(out) if _meta(c).get("grade_id") == previous]
-            if hits:
-                where = hits[0] + 1
-                break
-        out.insert(where, _clean_cell(copy.deepcopy(dict(ref))))
-        claimed[gid] = where
-        what = "the released stub was put back" if _meta(ref).get("solution") else "restored from the source"
-        notes.append(f"{_kind(_meta(ref), ref.cell_type)} {gid} was missing; {what}")
-
+    place = _place(cells, owner, rel)  # 3. a segment for every cell
+    out, order = [], []
+    for j in range(len(rel.solutions) + 1):  # 4. segment by segment, in the released order
+        out += _segment(j, cells, owner, place, rel, notes, order)
+    out += [_ordinary(cells[i]) for i in range(len(cells)) if place[i] is None]
+    elsewhere = [i for i, g in enumerate(owner) if g in rel.functions and place[i] != rel.segment[g]]
+    if order != sorted(order) or elsewhere:
+        notes.append("cells were moved so that each function's code runs before its tests")
     repaired = copy.deepcopy(released)
     repaired.cells = out
     return repaired, notes

@@ -13,7 +13,9 @@ worker
    must not find the solutions), the gradebook as it stood when the run began, and the submission
    parsed, salvaged and matched back to the release (:mod:`convlab.course.repair`);
 2. runs nbgrader's own ``Autograde`` converter there, configured with the sandboxed executor, the
-   kernel limits and the stderr rule (:mod:`convlab.course.sandbox`);
+   kernel limits, the isolation (:mod:`convlab.course.isolation`: the kernel sees its notebook's
+   folder and its home, not this scratch course, whose gradebook holds the hidden tests) and
+   the stderr rule (:mod:`convlab.course.sandbox`);
 3. kills whatever the student's code left running (the worker is a child subreaper, so orphans
    come back to it; the fork server stays), then reports the scores held in memory, the repairs
    and what happened.
@@ -78,8 +80,7 @@ def _start_fork_server() -> None:
         forkserver.current.close()
     home = tempfile.mkdtemp(prefix="convlab-forkserver-")
     atexit.register(shutil.rmtree, home, True)
-    env = forkserver.clean_environment(home, "")
-    env.pop("CONVLAB_GRADING_SEED")
+    env = forkserver.clean_environment(home)
     env["MPLCONFIGDIR"] = os.path.join(home, "matplotlib")
     forkserver.current = forkserver.ForkServer(env)
 
@@ -134,10 +135,12 @@ def _config(course_root: Path, scratch: Path, job: dict):
         CheckCellMetadata,
     ]
     cfg.SandboxedExecute.notebook_timeout = float(job["timeout"])
+    cfg.SandboxedExecute.grading_seed = str(job["seed"])
     cfg.SandboxedExecute.kernel_manager_class = LimitedKernelManager
     cfg.LimitedKernelManager.memory_mb = int(job["memory_mb"])
     home = scratch.parent / "home"
-    cfg.LimitedKernelManager.kernel_env = clean_environment(str(home), job["seed"])
+    cfg.LimitedKernelManager.kernel_env = clean_environment(str(home))
+    cfg.LimitedKernelManager.isolation = dict(job.get("isolation") or {"mode": "off"})
     return cfg
 
 
@@ -197,6 +200,7 @@ def grade_one(job: dict) -> dict:
         result["scores"] = OUTCOME.get("scores", {})
         result["memory"] = OUTCOME.get("memory", [])
         result["timing"] = OUTCOME.get("timing", {})
+        result["isolation"] = OUTCOME.get("isolation", {"level": "none"})
         with Gradebook(cfg.CourseDirectory.db_url) as gb:
             submission = gb.find_submission(assignment, student)
             result["late_penalty"] = max(0.0, float(submission.late_submission_penalty or 0.0))

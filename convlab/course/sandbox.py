@@ -14,7 +14,9 @@ Three pieces, all plugged into nbgrader through its configuration (nothing of nb
     Forks every kernel from the worker's fork server when there is one, else starts it
     through that wrapper; either way with an environment built from scratch: no
     variable of the instructor's (tokens, cloud keys) reaches student code; ``HOME`` and
-    ``TMPDIR`` point into the scratch folder, one thread per BLAS, the grading seed set.
+    ``TMPDIR`` point into the scratch folder, one thread per BLAS, no grading seed. With
+    ``isolation`` set, the kernel talks over Unix sockets in its home and confines itself
+    before it starts (:mod:`convlab.course.isolation`), and reports what it got.
 
 :class:`SandboxedExecute`
     nbgrader's ``Execute`` with a wall-time budget for running the notebook's cells (kernel
@@ -25,7 +27,9 @@ Three pieces, all plugged into nbgrader through its configuration (nothing of nb
     the cell gets an error, a fresh kernel replays the cells that ran before it, and the
     notebook goes on. Before each test cell it re-imports ``convlab`` and ``numpy.testing``
     and rebinds the check names, so a solution cell that monkeypatches the checks patches
-    nothing the tests use. Cells that the budget leaves unrun get an error, never free points.
+    nothing the tests use, and sets ``CONVLAB_GRADING_SEED`` to that cell's own seed
+    (:func:`cell_seed`), removed again when the cell has run: no solution cell ever sees a seed.
+    Cells that the budget leaves unrun get an error, never free points.
 
 Plus two small preprocessors around nbgrader's ``SaveAutoGrades``: nbgrader scores a test cell 0
 when it wrote anything to stderr (a warning); :class:`HideStderr` turns such streams into stdout
@@ -35,9 +39,13 @@ keeps the scores and what happened in :data:`OUTCOME` for the worker to report.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import math
 import os
 import sys
+import uuid
 from time import monotonic
 
 from jupyter_client.manager import AsyncKernelManager
@@ -57,6 +65,7 @@ __all__ = [
     "RestoreStderr",
     "CollectOutcome",
     "OUTCOME",
+    "cell_seed",
     "clean_environment",
 ]
 
@@ -85,6 +94,9 @@ try:
 finally:
     del __convlab_guard
 """
+_SEED = "import os as __os\n__os.environ['CONVLAB_GRADING_SEED'] = '{seed}'\ndel __os\n"
+_UNSEED = "import os as __os\n__os.environ.pop('CONVLAB_GRADING_SEED', None)\ndel __os\n"
+_LEVELS = ["none", "partial", "full"]
 
 
 class LimitedKernelManager(AsyncKernelManager):
@@ -94,8 +106,32 @@ class LimitedKernelManager(AsyncKernelManager):
         config=True
     )
     kernel_env = Dict(help="The kernel's complete environment (see clean_environment).").tag(config=True)
+    isolation = Dict(
+        help="``mode`` (auto, strict, off) and ``hide`` of convlab.course.isolation.confine; empty: off."
+    ).tag(config=True)
+
+    def _isolated(self) -> bool:
+        return self.isolation.get("mode", "off") != "off"
+
+    def _isolation_spec(self, cwd: str | None) -> dict | None:
+        """What the kernel confines itself to: its folder, its home, its connection file."""
+        if not self._isolated():
+            return None
+        own = [cwd or os.getcwd()] + ([self.kernel_env["HOME"]] if self.kernel_env.get("HOME") else [])
+        return {
+            **self.isolation,
+            "write": own,
+            "read_files": [self.connection_file],
+            "report": self.connection_file + ".isolation",
+        }
 
     async def _async_pre_start_kernel(self, **kw):
+        if self._isolated():  # Unix sockets in the kernel's own home: a new network namespace
+            run = os.path.join(self.kernel_env.get("HOME") or os.getcwd(), ".kernel")  # has no route
+            os.makedirs(run, exist_ok=True)  # to the grader's loopback
+            name = uuid.uuid4().hex[:8]
+            self.transport, self.ip = "ipc", os.path.join(run, name)
+            self.connection_file = os.path.join(run, f"kernel-{name}.json")
         cmd, kw = await super()._async_pre_start_kernel(**kw)
         if cmd and os.path.basename(cmd[0]).startswith("python"):
             cmd = [sys.executable, *cmd[1:]]
@@ -108,7 +144,8 @@ class LimitedKernelManager(AsyncKernelManager):
         if server is not None and forkserver.kernel_arguments(kernel_cmd) is not None:
             env = kw.get("env") or dict(os.environ)
             try:
-                process = server.spawn(kernel_cmd, env, kw.get("cwd"), self.memory_mb)
+                spec = self._isolation_spec(kw.get("cwd"))
+                process = server.spawn(kernel_cmd, env, kw.get("cwd"), self.memory_mb, spec)
             except OSError as error:
                 self.log.warning("forking a kernel failed (%s); starting a new process instead", error)
             else:
@@ -117,7 +154,10 @@ class LimitedKernelManager(AsyncKernelManager):
                 provisioner.cwd = kw.get("cwd") or os.getcwd()
                 self._reconcile_connection_info(provisioner.connection_info)
                 return
-        wrapper = [sys.executable, "-m", "convlab.course.sandbox", "--memory-mb", str(self.memory_mb), "--"]
+        wrapper = [sys.executable, "-m", "convlab.course.sandbox", "--memory-mb", str(self.memory_mb)]
+        spec = self._isolation_spec(kw.get("cwd"))
+        wrapper += ["--isolation", json.dumps(spec)] if spec else []
+        wrapper.append("--")
         await super()._async_launch_kernel(wrapper + kernel_cmd, **kw)
 
 
@@ -127,6 +167,27 @@ def _error(ename: str, evalue: str) -> NotebookNode:
 
 class _OutOfTime(Exception):
     pass
+
+
+class _Progress:
+    """Where a notebook's run stands: its code cells, those that ran, the next one, the failures."""
+
+    def __init__(self, code: list[int]) -> None:
+        self.code, self.ran, self.index = code, [], 0
+        self.restarts = self.failed_starts = 0
+
+
+def cell_seed(seed: str, grade_id: str) -> int:
+    """The seed one test cell runs with: HMAC-SHA256 of its ``grade_id`` keyed by the run's seed.
+
+    A kernel that learns one cell's seed (while that cell calls its code) learns nothing about
+    the seed of any other cell; the run's seed itself never enters the kernel.
+
+    >>> cell_seed("7", "test_add") == cell_seed("7", "test_add") != cell_seed("7", "test_mul")
+    True
+    """
+    digest = hmac.new(str(seed).encode(), grade_id.encode(), hashlib.sha256).digest()
+    return int.from_bytes(digest[:4], "little") % 2**31
 
 
 class SandboxedExecute(Execute):
@@ -139,6 +200,9 @@ class SandboxedExecute(Execute):
     max_restarts = Integer(3, help="Fresh kernels allowed after the kernel dies.").tag(config=True)
     max_start_failures = Integer(
         2, help="Kernels that may fail to start (before any cell ran in them) and be replaced."
+    ).tag(config=True)
+    grading_seed = Unicode(
+        "", help="The run's seed; each test cell gets its own (cell_seed) while it runs, and no other cell."
     ).tag(config=True)
     shutdown_kernel = Unicode("immediate")
 
@@ -181,86 +245,127 @@ class SandboxedExecute(Execute):
             return None
 
     def preprocess(self, nb, resources=None, km=None):
+        """Run every code cell; see the class and the module docstring."""
         from nbclient import NotebookClient
 
-        NotebookClient.__init__(self, nb, km)
+        NotebookClient.__init__(self, nb, km)  # 1. the client's state, the budget, the records
         self.reset_execution_trackers()
         self._check_assign_resources(resources)
         self._deadline = monotonic() + self.notebook_timeout
         self._bytes, self._flooded = {}, set()
         OUTCOME["events"] = []
-        timing = OUTCOME["timing"] = {"kernel_start": 0.0, "setup": 0.0, "solutions": 0.0, "tests": 0.0}
-        ran, index, restarts, failed_starts = [], 0, 0, 0
-        code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.source.strip()]
+        OUTCOME["timing"] = {"kernel_start": 0.0, "setup": 0.0, "solutions": 0.0, "tests": 0.0}
+        OUTCOME.pop("isolation", None)
+        run = _Progress([i for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.source.strip()])
         try:
-            while True:
-                kernel_up = False
-                try:
-                    started = monotonic()
-                    with self.setup_kernel():
-                        kernel_up = True
-                        info = self.wait_for_reply(self.kc.kernel_info())
-                        if info is not None:
-                            nb.metadata["language_info"] = info["content"]["language_info"]
-                        for done in ran:
-                            self._quietly(nb.cells[done].source)
-                        timing["kernel_start"] += monotonic() - started
-                        # starting the kernel (and replaying after a restart) is the grader's time
-                        self._deadline += monotonic() - started
-                        while index < len(code):
-                            if monotonic() >= self._deadline:
-                                raise _OutOfTime
-                            cell, started = nb.cells[code[index]], monotonic()
-                            if utils.is_grade(cell):
-                                self._quietly(_GUARD)
-                            self.execute_cell(cell, code[index], store_history=True)
-                            part = (
-                                "tests"
-                                if utils.is_grade(cell)
-                                else "solutions"
-                                if utils.is_solution(cell)
-                                else "setup"
-                            )
-                            timing[part] += monotonic() - started
-                            if any(o.get("ename") == "CellTimeoutError" for o in cell.outputs):
-                                self._event("timeout", code[index], "stopped at the time limit")
-                            else:
-                                ran.append(code[index])
-                            index += 1
-                    return nb, self.resources
-                except (RuntimeError, TimeoutError) as error:
-                    if not kernel_up and failed_starts < self.max_start_failures:
-                        # the grader's trouble, not the student's (no cell had run in it): try again
-                        failed_starts += 1
-                        self._deadline += monotonic() - started
-                        self.log.warning("a kernel failed to start (%s); starting another", error)
-                        continue
-                    if not isinstance(error, (DeadKernelError, CellTimeoutError)):
-                        raise
-                    if isinstance(error, DeadKernelError):
-                        status = self._exit_code()
-                        kind, ename = "kernel-died", "KernelDied"
-                        why = "the kernel died" + (f" (exit status {status})" if status is not None else "")
-                    else:
-                        kind, ename = "timeout", "CellTimeoutError"
-                        why = "the kernel stopped answering and was restarted"
-                    nb.cells[code[index]].outputs.append(_error(ename, why))
-                    self._event(kind, code[index], why)
-                    index += 1
-                    restarts += 1
-                    if restarts > self.max_restarts:
-                        raise _OutOfTime from error
-        except _OutOfTime:
-            if restarts > self.max_restarts:
-                why = f"the kernel died {restarts} times; the grader stopped before this cell"
+            while not self._run_in_one_kernel(nb, run):  # 2. a kernel runs cells until it dies
+                pass
+        except _OutOfTime:  # 3. what the budget (or the restarts) left unrun gets an error
+            self._mark_unrun(nb, run)
+        return nb, self.resources
+
+    def _run_in_one_kernel(self, nb, run: _Progress) -> bool:
+        """Start a kernel, replay what ran, run on; True when every cell ran, False for a new kernel."""
+        kernel_up, started = False, monotonic()
+        try:
+            with self.setup_kernel():
+                kernel_up = True
+                info = self.wait_for_reply(self.kc.kernel_info())
+                if info is not None:
+                    nb.metadata["language_info"] = info["content"]["language_info"]
+                self._record_isolation()  # before any student code: the kernel wrote it at start
+                for done in run.ran:
+                    self._quietly(nb.cells[done].source)
+                OUTCOME["timing"]["kernel_start"] += monotonic() - started
+                # starting the kernel (and replaying after a restart) is the grader's time
+                self._deadline += monotonic() - started
+                self._run_cells(nb, run)
+            return True
+        except (RuntimeError, TimeoutError) as error:
+            self._recover(nb, run, error, kernel_up, started)
+            return False
+
+    def _run_cells(self, nb, run: _Progress) -> None:
+        while run.index < len(run.code):
+            if monotonic() >= self._deadline:
+                raise _OutOfTime
+            at = run.code[run.index]
+            cell, started = nb.cells[at], monotonic()
+            self._run_cell(cell, at)
+            part = "tests" if utils.is_grade(cell) else "solutions" if utils.is_solution(cell) else "setup"
+            OUTCOME["timing"][part] += monotonic() - started
+            if any(o.get("ename") == "CellTimeoutError" for o in cell.outputs):
+                self._event("timeout", at, "stopped at the time limit")
             else:
-                why = f"the notebook's time limit ({self.notebook_timeout:g} s) ran out before this cell"
-            left = code[index:]
-            if left and not any(e["kind"] == "timeout" for e in OUTCOME["events"]):
-                self._event("timeout", left[0], why)
-            for i in left:
-                nb.cells[i].outputs = [_error("NotRun", why)]
-            return nb, self.resources
+                run.ran.append(at)
+            run.index += 1
+
+    def _run_cell(self, cell, index: int) -> None:
+        """Run one cell; a test cell after the guard, with its seed set only while it runs."""
+        if not utils.is_grade(cell):
+            self.execute_cell(cell, index, store_history=True)
+            return
+        self._quietly(_GUARD + self._seed_code(cell))
+        self.execute_cell(cell, index, store_history=True)
+        if self.grading_seed:
+            self._quietly(_UNSEED)
+
+    def _seed_code(self, cell) -> str:
+        if not self.grading_seed:
+            return ""
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id", "")
+        return _SEED.format(seed=cell_seed(self.grading_seed, gid))
+
+    def _recover(self, nb, run: _Progress, error: Exception, kernel_up: bool, started: float) -> None:
+        """After a kernel failed: retry a start that failed, or charge the cell that killed it."""
+        if not kernel_up and run.failed_starts < self.max_start_failures:
+            # the grader's trouble, not the student's (no cell had run in it): try again
+            run.failed_starts += 1
+            self._deadline += monotonic() - started
+            self.log.warning("a kernel failed to start (%s); starting another", error)
+            return
+        if not isinstance(error, (DeadKernelError, CellTimeoutError)):
+            raise error
+        if isinstance(error, DeadKernelError):
+            status = self._exit_code()
+            kind, ename = "kernel-died", "KernelDied"
+            why = "the kernel died" + (f" (exit status {status})" if status is not None else "")
+        else:
+            kind, ename = "timeout", "CellTimeoutError"
+            why = "the kernel stopped answering and was restarted"
+        nb.cells[run.code[run.index]].outputs.append(_error(ename, why))
+        self._event(kind, run.code[run.index], why)
+        run.index += 1
+        run.restarts += 1
+        if run.restarts > self.max_restarts:
+            raise _OutOfTime from error
+
+    def _mark_unrun(self, nb, run: _Progress) -> None:
+        if run.restarts > self.max_restarts:
+            why = f"the kernel died {run.restarts} times; the grader stopped before this cell"
+        else:
+            why = f"the notebook's time limit ({self.notebook_timeout:g} s) ran out before this cell"
+        left = run.code[run.index :]
+        if left and not any(e["kind"] == "timeout" for e in OUTCOME["events"]):
+            self._event("timeout", left[0], why)
+        for i in left:
+            nb.cells[i].outputs = [_error("NotRun", why)]
+
+    def _record_isolation(self) -> None:
+        """Keep the weakest isolation any kernel of this notebook had (see LimitedKernelManager)."""
+        spec = getattr(self.km, "isolation", None) or {}
+        if spec.get("mode", "off") == "off":
+            record = {"level": "none", "mode": "off"}
+        else:
+            try:
+                with open(self.km.connection_file + ".isolation") as report:
+                    record = json.load(report)
+            except (OSError, ValueError):
+                record = {"level": "none", "error": "the kernel reported no isolation"}
+        old = OUTCOME.get("isolation")
+        rank = _LEVELS.index(record.get("level", "none"))
+        if old is None or rank < _LEVELS.index(old.get("level", "none")):
+            OUTCOME["isolation"] = record
 
 
 class HideStderr(NbGraderPreprocessor):
@@ -306,11 +411,16 @@ class CollectOutcome(NbGraderPreprocessor):
 
 
 def _launch(argv: list[str]) -> None:
-    """The kernel launch wrapper: apply the limits, then become the kernel."""
+    """The kernel launch wrapper: apply the limits (and the isolation), then become the kernel."""
+    spec = None
+    if len(argv) > 4 and argv[2] == "--isolation":
+        spec, argv = json.loads(argv[3]), argv[:2] + argv[4:]
     if len(argv) < 4 or argv[0] != "--memory-mb" or argv[2] != "--":
-        raise SystemExit("usage: python -m convlab.course.sandbox --memory-mb N -- CMD...")
+        raise SystemExit("usage: python -m convlab.course.sandbox --memory-mb N [--isolation SPEC] -- CMD...")
     forkserver.set_limits(int(argv[1]))
     forkserver.die_with_parent()
+    if spec:
+        forkserver.isolate(spec)
     os.execv(argv[3], argv[3:])
 
 
