@@ -365,7 +365,7 @@ def probe(mode: str = "auto") -> dict:
             os.close(read)
             try:
                 record = confine({"mode": "auto" if mode == "strict" else mode, "write": [folder]})
-            except BaseException as error:  # noqa: BLE001 (reported to the parent)
+            except BaseException as error:  # reported to the parent
                 record = {"level": "none", "error": f"{type(error).__name__}: {error}"}
             os.write(write, json.dumps(record).encode())
         finally:
