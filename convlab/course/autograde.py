@@ -74,7 +74,7 @@ class _Worker:
             [sys.executable, "-m", "convlab.course.runner", *(["--fresh-kernels"] * self.fresh_kernels)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=open(self.log, "a"),  # noqa: SIM115 (owned by the process)
+            stderr=open(self.log, "a"),  # owned by the process, closed with it
             text=True,
             env=env,
             cwd=tempfile.gettempdir(),
