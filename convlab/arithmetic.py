@@ -1,8 +1,8 @@
 """Convolution arithmetic: output sizes and padding rules along one spatial axis.
 
 Every function here works on a single axis; apply it once per axis for images. The formulas
-are PyTorch's (``torch.nn.Conv2d`` / ``torch.nn.ConvTranspose2d``) and TensorFlow's ``'SAME'``
-rule, which the course derives in the chapter on
+are PyTorch's (``torch.nn.Conv2d``, ``torch.nn.ConvTranspose2d``, ``torch.nn.MaxPool2d``) and
+TensorFlow's ``'SAME'`` rule, which the course derives in the chapter on
 :doc:`/chapters/conv_arithmetic` following Dumoulin & Visin,
 *A guide to convolution arithmetic for deep learning* (2016).
 
@@ -12,16 +12,20 @@ Symbols: ``i`` input size, ``k`` kernel size, ``s`` stride, ``p`` zero padding o
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import NamedTuple
 
-from convlab._validate import check_nonnegative, check_positive
+from convlab._validate import _is_int, check_nonnegative, check_positive
 
 __all__ = [
     "conv_output_size",
     "conv_transpose_output_size",
+    "pool_output_size",
     "same_padding",
     "TransposedEquivalent",
     "transposed_equivalent",
+    "ReceptiveField",
+    "receptive_field",
 ]
 
 
@@ -61,7 +65,8 @@ def conv_output_size(i: int, k: int, s: int = 1, p: int = 0, d: int = 1) -> int:
         If an argument is not an integer.
     ValueError
         If an argument is out of range, or if the dilated kernel :math:`d(k-1)+1` is larger than
-        the padded input :math:`i+2p` (the output would be empty).
+        the padded input :math:`i+2p` (the output would be empty; the message says "the kernel
+        does not fit the padded input").
 
     See Also
     --------
@@ -90,14 +95,8 @@ def conv_output_size(i: int, k: int, s: int = 1, p: int = 0, d: int = 1) -> int:
     """
     i, k, s, d = _check_common(i, k, s, d)
     p = check_nonnegative(p, "p")
-    span = d * (k - 1) + 1
-    if span > i + 2 * p:
-        raise ValueError(
-            f"the dilated kernel does not fit: `k`={k} with `d`={d} spans d*(k-1)+1={span}, larger than "
-            f"the padded input i+2p={i + 2 * p} (`i`={i}, `p`={p}); "
-            f"o = floor((i + 2p - d(k-1) - 1)/s) + 1 would be {(i + 2 * p - span) // s + 1}"
-        )
-    return (i + 2 * p - span) // s + 1
+    _check_fits(i, k, d, 2 * p)
+    return _conv_size(i, k, s, p, d)
 
 
 def conv_transpose_output_size(
@@ -161,18 +160,7 @@ def conv_transpose_output_size(
     i, k, s, d = _check_common(i, k, s, d)
     p = check_nonnegative(p, "p")
     output_padding = check_nonnegative(output_padding, "output_padding")
-    if output_padding >= max(s, d):
-        raise ValueError(
-            "`output_padding` must be smaller than `s` (stride) or `d` (dilation); "
-            f"got output_padding={output_padding}, s={s}, d={d}"
-        )
-    o = (i - 1) * s - 2 * p + d * (k - 1) + output_padding + 1
-    if o <= 0:
-        raise ValueError(
-            f"the output size is not positive: o = (i-1)s - 2p + d(k-1) + output_padding + 1 = {o} "
-            f"for `i`={i}, `k`={k}, `s`={s}, `p`={p}, `output_padding`={output_padding}, `d`={d}; "
-            "reduce the padding `p`"
-        )
+    (o,) = _transpose_sizes((i,), (k,), (s,), (p,), (output_padding,), (d,), padding_name="p")
     return o
 
 
@@ -306,3 +294,299 @@ def transposed_equivalent(i: int, k: int, s: int = 1, p: int = 0, d: int = 1) ->
     a = (i + 2 * p - span) % s
     back = conv_transpose_output_size(o, k, s, p, a, d)
     return TransposedEquivalent(k=k, s=1, p=span - 1 - p, stretch=s - 1, a=a, o=back)
+
+
+def pool_output_size(
+    i: int, k: int, s: int | None = None, p: int = 0, d: int = 1, ceil_mode: bool = False
+) -> int:
+    r"""Output size of max or average pooling along one axis (PyTorch's ``MaxPool2d`` rule).
+
+    Parameters
+    ----------
+    i : int
+        Input size, >= 1.
+    k : int
+        Window (kernel) size, >= 1.
+    s : int or None, optional
+        Stride, >= 1; ``None`` (the default) means ``s = k``: windows that tile the input.
+    p : int, optional
+        Implicit padding on each side, >= 0 and at most ``k // 2`` (PyTorch refuses more).
+    d : int, optional
+        Dilation, >= 1 (max pooling only; average pooling has none).
+    ceil_mode : bool, optional
+        Round up instead of down, so that a last partial window is kept, but only if it
+        starts inside the input or the left padding (not in the right padding).
+
+    Returns
+    -------
+    int
+        The number of windows.
+
+    Raises
+    ------
+    TypeError
+        If a size is not an integer or ``ceil_mode`` is not a bool.
+    ValueError
+        If a size is out of range, if ``p`` exceeds ``k // 2`` (PyTorch's ``padding`` rule), or if
+        no window fits (the dilated window is larger than the padded input and ``ceil_mode``
+        does not keep a partial one).
+
+    See Also
+    --------
+    torch.nn.MaxPool2d : whose *Shape* section states the same formula.
+    conv_output_size : the same formula without ``ceil_mode`` and the padding limit.
+
+    Notes
+    -----
+    .. math:: o = \left\lfloor \frac{i + 2p - d(k-1) - 1}{s} \right\rfloor + 1
+
+    With ``ceil_mode`` the floor becomes a ceiling, then :math:`o` drops by one if
+    :math:`(o - 1)s \ge i + p`, i.e. if the last window would start in the right padding.
+
+    Chapter: :doc:`/chapters/channels_pooling`.
+
+    Examples
+    --------
+    >>> pool_output_size(6, 2)
+    3
+    >>> pool_output_size(5, 2)
+    2
+    >>> pool_output_size(5, 2, ceil_mode=True)
+    3
+    >>> pool_output_size(5, 3, s=2, p=1)
+    3
+    """
+    i = check_positive(i, "i")
+    k = check_positive(k, "k")
+    s = k if s is None else check_positive(s, "s")
+    p = check_nonnegative(p, "p")
+    d = check_positive(d, "d")
+    if not isinstance(ceil_mode, bool):
+        raise TypeError(
+            f"`ceil_mode` must be a bool; got ceil_mode={ceil_mode!r} ({type(ceil_mode).__name__})"
+        )
+    if p > k // 2:
+        raise ValueError(
+            f"`p` (`padding`) must be at most half the window size, k // 2 = {k // 2}; got p={p}, k={k}"
+        )
+    o = _pool_size(i, k, s, p, d, ceil_mode)
+    if o < 1:
+        raise ValueError(
+            f"the dilated window does not fit: `k`={k} with `d`={d} spans d*(k-1)+1={d * (k - 1) + 1}, "
+            f"larger than the padded input i+2p={i + 2 * p} (`i`={i}, `p`={p}, `ceil_mode`={ceil_mode})"
+        )
+    return o
+
+
+class ReceptiveField(NamedTuple):
+    """Receptive field of one output cell of a stack of layers, along one axis.
+
+    Attributes
+    ----------
+    size : int
+        Number of input pixels, first to last, that the output cell depends on.
+    jump : int
+        Distance in input pixels between the fields of neighbouring output cells: the product
+        of the strides (the network's *stride* or *output stride*).
+    start : float
+        Input coordinate of the centre of output cell 0's field, with input pixel centres at
+        0, 1, 2, ... (half-integer for even windows; negative when the field reaches into the
+        padding). Output cell ``j`` is centred at ``start + j * jump``.
+    """
+
+    size: int
+    jump: int
+    start: float
+
+
+def receptive_field(layers: Sequence[tuple[int, int, int, int]]) -> ReceptiveField:
+    r"""Receptive field, jump and centre of a stack of convolutions and poolings along one axis.
+
+    Parameters
+    ----------
+    layers : sequence of (int, int, int, int)
+        One ``(kernel, stride, padding, dilation)`` tuple per layer, input side first: kernel,
+        stride and dilation >= 1, padding >= 0. A pooling layer is a layer like any other
+        (its stride defaults to its kernel in PyTorch: write it out here). An empty sequence
+        is the identity, ``ReceptiveField(1, 1, 0.0)``.
+
+    Returns
+    -------
+    ReceptiveField
+        ``(size, jump, start)``: the field's size in input pixels, the product of the strides,
+        and the input coordinate of the centre of output cell 0's field (pixel centres at
+        0, 1, 2, ...).
+
+    Raises
+    ------
+    TypeError
+        If ``layers`` is not a sequence, or a layer is not a tuple of four integers.
+    ValueError
+        If a layer has the wrong length or an entry out of range (the message names
+        ``layers[i]``).
+
+    See Also
+    --------
+    conv_output_size : the size of each layer's output.
+    pool_output_size : the same for pooling layers.
+
+    Notes
+    -----
+    Starting from :math:`r_0 = 1`, :math:`j_0 = 1`, :math:`c_0 = 0`, layer :math:`l` with kernel
+    :math:`k`, stride :math:`s`, padding :math:`p` and dilation :math:`d` gives
+
+    .. math::
+
+        r_l = r_{l-1} + d(k-1)\,j_{l-1}, \qquad
+        c_l = c_{l-1} + \left(\frac{d(k-1)}{2} - p \right) j_{l-1}, \qquad
+        j_l = s\,j_{l-1}.
+
+    The size counts every pixel between the first and the last one the cell reads; with
+    dilation some pixels inside are skipped, and near the border part of the field may lie in
+    the padding.
+
+    Chapter: :doc:`/chapters/channels_pooling`.
+
+    Examples
+    --------
+    >>> receptive_field([(3, 1, 1, 1), (3, 1, 1, 1)])
+    ReceptiveField(size=5, jump=1, start=0.0)
+    >>> receptive_field([(3, 1, 1, 1), (2, 2, 0, 1)])
+    ReceptiveField(size=4, jump=2, start=0.5)
+    >>> conv, pool = (3, 1, 1, 1), (2, 2, 0, 1)
+    >>> vgg16_pool5 = [conv, conv, pool] * 2 + [conv, conv, conv, pool] * 3
+    >>> receptive_field(vgg16_pool5)
+    ReceptiveField(size=212, jump=32, start=15.5)
+    """
+    if isinstance(layers, (str, bytes)) or not isinstance(layers, Sequence):
+        raise TypeError(
+            "`layers` must be a sequence of (kernel, stride, padding, dilation) tuples; "
+            f"got layers={layers!r} ({type(layers).__name__})"
+        )
+    size, jump, start = 1, 1, 0.0
+    for n, layer in enumerate(layers):
+        k, s, p, d = _check_layer(layer, f"layers[{n}]")
+        span = d * (k - 1)
+        size += span * jump
+        start += (span / 2 - p) * jump
+        jump *= s
+    return ReceptiveField(size=size, jump=jump, start=start)
+
+
+def _check_layer(layer: object, name: str) -> tuple[int, int, int, int]:
+    """One ``(kernel, stride, padding, dilation)`` tuple of :func:`receptive_field`."""
+    if isinstance(layer, (str, bytes)) or not isinstance(layer, Sequence):
+        raise TypeError(f"`{name}` must be a (kernel, stride, padding, dilation) tuple; got {name}={layer!r}")
+    if len(layer) != 4:
+        raise ValueError(
+            f"`{name}` must have 4 entries (kernel, stride, padding, dilation); "
+            f"got {name}={layer!r} with {len(layer)} entries"
+        )
+    for value in layer:
+        if not _is_int(value):
+            raise TypeError(f"`{name}` must contain integers only; got {name}={layer!r}")
+    k, s, p, d = (int(v) for v in layer)
+    for label, value, minimum in (("kernel", k, 1), ("stride", s, 1), ("padding", p, 0), ("dilation", d, 1)):
+        if value < minimum:
+            rule = "positive" if minimum else "non-negative"
+            raise ValueError(f"the {label} of `{name}` must be {rule}; got {name}={layer!r}")
+    return k, s, p, d
+
+
+# --------------------------------------------------------------------------------------------
+# Private variants for the library's hot paths: arguments already validated by the caller, one
+# wording per error (every module that sizes a convolution raises these messages).
+
+
+def _conv_size(i: int, k: int, s: int, p: int, d: int) -> int:
+    """:func:`conv_output_size` without validation, for hot loops (may return <= 0)."""
+    return (i + 2 * p - d * (k - 1) - 1) // s + 1
+
+
+def _transpose_size(i: int, k: int, s: int, p: int, output_padding: int, d: int) -> int:
+    """:func:`conv_transpose_output_size` without validation, for hot loops."""
+    return (i - 1) * s - 2 * p + d * (k - 1) + output_padding + 1
+
+
+def _pool_size(i: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
+    """:func:`pool_output_size` without validation (PyTorch's ``pooling_output_shape``)."""
+    o = (i + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil_mode else 0)) // s + 1
+    if ceil_mode and (o - 1) * s >= i + p:
+        o -= 1  # the last window would start in the right padding
+    return o
+
+
+def _check_fits(
+    i: int, k: int, d: int, pad_total: int, axis: str | None = None, names: tuple[str, str] = ("d", "p")
+) -> None:
+    """Raise the one "kernel does not fit" error when ``d(k-1)+1 > i + pad_total``.
+
+    ``names`` are the caller's names for the dilation and the padding (``dilation``,
+    ``padding`` in :mod:`convlab.functional`).
+    """
+    span = d * (k - 1) + 1
+    if span > i + pad_total:
+        along = f" along the {axis}" if axis else ""
+        raise ValueError(
+            f"the kernel does not fit the padded input{along}: a kernel of size {k} with "
+            f"`{names[0]}`={d} spans d*(k-1)+1={span}, more than the padded input: "
+            f"size {i} plus `{names[1]}` {pad_total} in all = {i + pad_total}"
+        )
+
+
+def _conv_sizes(
+    sizes: Sequence[int],
+    kernel: Sequence[int],
+    stride: Sequence[int],
+    padding: Sequence[int],
+    dilation: Sequence[int],
+    axes: Sequence[str] = ("height", "width"),
+) -> tuple[int, ...]:
+    """Per-axis :func:`conv_output_size` of validated tuples (padding on each side)."""
+    for i, k, p, d, axis in zip(sizes, kernel, padding, dilation, axes[-len(sizes) :], strict=True):
+        _check_fits(i, k, d, 2 * p, axis if len(sizes) > 1 else None, names=("dilation", "padding"))
+    return tuple(
+        _conv_size(i, k, s, p, d)
+        for i, k, s, p, d in zip(sizes, kernel, stride, padding, dilation, strict=True)
+    )
+
+
+def _show(values: Sequence[int]) -> object:
+    """One number when every axis has the same value (as PyTorch accepts it), else the tuple."""
+    return values[0] if len(set(values)) == 1 else tuple(values)
+
+
+def _check_output_padding(
+    output_padding: Sequence[int], stride: Sequence[int], dilation: Sequence[int]
+) -> None:
+    """Raise the one ``output_padding`` error (PyTorch's rule: smaller than stride or dilation)."""
+    if any(a >= max(s, d) for a, s, d in zip(output_padding, stride, dilation, strict=True)):
+        raise ValueError(
+            "`output_padding` must be smaller than `stride` or `dilation`; got "
+            f"output_padding={_show(output_padding)}, stride={_show(stride)}, dilation={_show(dilation)}"
+        )
+
+
+def _transpose_sizes(
+    sizes: Sequence[int],
+    kernel: Sequence[int],
+    stride: Sequence[int],
+    padding: Sequence[int],
+    output_padding: Sequence[int],
+    dilation: Sequence[int],
+    padding_name: str = "padding",
+) -> tuple[int, ...]:
+    """Per-axis :func:`conv_transpose_output_size` of validated tuples, with its two errors."""
+    _check_output_padding(output_padding, stride, dilation)
+    out = tuple(
+        _transpose_size(*args)
+        for args in zip(sizes, kernel, stride, padding, output_padding, dilation, strict=True)
+    )
+    if min(out) < 1:
+        raise ValueError(
+            f"`{padding_name}`={_show(padding)} is too large: the output size "
+            f"(i-1)*stride - 2*padding + dilation*(k-1) + output_padding + 1 = {_show(out)} is not "
+            f"positive (input size {_show(sizes)}, kernel size {_show(kernel)}, stride={_show(stride)}, "
+            f"output_padding={_show(output_padding)}, dilation={_show(dilation)})"
+        )
+    return out

@@ -8,8 +8,11 @@ import torch
 import torch.nn.functional as tf
 
 from convlab.arithmetic import (
+    ReceptiveField,
     conv_output_size,
     conv_transpose_output_size,
+    pool_output_size,
+    receptive_field,
     same_padding,
     transposed_equivalent,
 )
@@ -42,7 +45,7 @@ def test_conv_output_size_matches_torch(s, d):
     for i, k, p in itertools.product(range(1, 9), range(1, 5), range(4)):
         expected = _torch_conv_size(i, k, s, p, d)
         if expected is None or expected <= 0:
-            with pytest.raises(ValueError, match="`k`"):
+            with pytest.raises(ValueError, match="kernel does not fit the padded input: a kernel of size"):
                 conv_output_size(i, k, s, p, d)
         else:
             assert conv_output_size(i, k, s, p, d) == expected, (i, k, s, p, d)
@@ -56,7 +59,7 @@ def test_conv_transpose_output_size_matches_torch(s, d):
     for i, k, p, op in itertools.product(range(1, 6), range(1, 5), range(3), range(3)):
         expected = _torch_conv_transpose_size(i, k, s, p, op, d)
         if expected is None or expected <= 0:
-            with pytest.raises(ValueError, match="`output_padding`|`p`"):
+            with pytest.raises(ValueError, match="`output_padding` must be smaller|`p`=.* is too large"):
                 conv_transpose_output_size(i, k, s, p, op, d)
         else:
             assert conv_transpose_output_size(i, k, s, p, op, d) == expected, (i, k, s, p, op, d)
@@ -203,8 +206,12 @@ def test_transposed_equivalent_dilated():
         ({"p": -1}, ValueError, "`p`"),
         ({"p": None}, TypeError, "`p`"),
         ({"d": 0}, ValueError, "`d`"),
-        ({"i": 2, "k": 4}, ValueError, "`k`=4.*d\\*\\(k-1\\)\\+1=4.*i\\+2p=2"),
-        ({"i": 4, "k": 3, "d": 2}, ValueError, "floor"),
+        (
+            {"i": 2, "k": 4},
+            ValueError,
+            "size 4 with `d`=1 spans d\\*\\(k-1\\)\\+1=4.*size 2 plus `p` 0 in all = 2",
+        ),
+        ({"i": 4, "k": 3, "d": 2}, ValueError, "`d`=2 spans d\\*\\(k-1\\)\\+1=5"),
     ],
 )
 def test_conv_output_size_rejects(kwargs, exc, match):
@@ -223,10 +230,10 @@ def test_conv_output_size_rejects(kwargs, exc, match):
         ({"d": 0}, ValueError, "`d`"),
         ({"output_padding": -1}, ValueError, "`output_padding`"),
         ({"output_padding": 1.0}, TypeError, "`output_padding`"),
-        ({"output_padding": 1}, ValueError, "`output_padding` must be smaller than `s`"),
-        ({"s": 2, "output_padding": 2}, ValueError, "output_padding=2, s=2, d=1"),
-        ({"i": 1, "k": 1, "p": 1}, ValueError, "not positive.*`p`"),
-        ({"i": 2, "k": 3, "s": 1, "p": 2}, ValueError, "o = \\(i-1\\)s - 2p"),
+        ({"output_padding": 1}, ValueError, "`output_padding` must be smaller than `stride` or `dilation`"),
+        ({"s": 2, "output_padding": 2}, ValueError, "output_padding=2, stride=2, dilation=1"),
+        ({"i": 1, "k": 1, "p": 1}, ValueError, "`p`=1 is too large.*= -1 is not positive"),
+        ({"i": 2, "k": 3, "s": 1, "p": 2}, ValueError, "\\(i-1\\)\\*stride - 2\\*padding"),
     ],
 )
 def test_conv_transpose_output_size_rejects(kwargs, exc, match):
@@ -258,5 +265,158 @@ def test_same_padding_rejects(kwargs, exc, match):
 
 
 def test_transposed_equivalent_rejects():
-    with pytest.raises(ValueError, match="`k`"):
+    with pytest.raises(ValueError, match="kernel does not fit"):
         transposed_equivalent(2, 5)
+
+
+# --------------------------------------------------------------------------- pooling
+
+
+def _torch_pool_size(i, k, s, p, d, ceil_mode):
+    try:
+        x = torch.zeros(1, 1, i)
+        return tf.max_pool1d(x, k, stride=s, padding=p, dilation=d, ceil_mode=ceil_mode).shape[-1]
+    except RuntimeError:
+        return None
+
+
+@pytest.mark.parametrize("ceil_mode", [False, True])
+@pytest.mark.parametrize("s,d", list(itertools.product([None, 1, 2, 3], [1, 2])))
+def test_pool_output_size_matches_torch(s, d, ceil_mode):
+    checked = 0
+    for i, k, p in itertools.product(range(1, 10), range(1, 6), range(4)):
+        expected = _torch_pool_size(i, k, s, p, d, ceil_mode)
+        if expected is None or expected <= 0:
+            with pytest.raises(ValueError, match="`padding`|`k`"):
+                pool_output_size(i, k, s, p, d, ceil_mode)
+        else:
+            assert pool_output_size(i, k, s, p, d, ceil_mode) == expected, (i, k, s, p, d, ceil_mode)
+            checked += 1
+    assert checked > 60
+
+
+def test_pool_output_size_ceil_mode_drops_a_window_in_the_right_padding():
+    # i=5, k=2, s=2, p=1: padded 0..6; ceil gives windows starting at -1, 1, 3, 5, but the last
+    # starts at 5 >= i + p - p = 5 (right padding), so torch keeps 3 windows, not 4.
+    assert pool_output_size(5, 2, 2, 1, ceil_mode=True) == 3 == _torch_pool_size(5, 2, 2, 1, 1, True)
+    assert pool_output_size(6, 2, 2, 1, ceil_mode=True) == 4 == _torch_pool_size(6, 2, 2, 1, 1, True)
+
+
+@pytest.mark.parametrize(
+    "kwargs,exc,match",
+    [
+        ({"i": 0}, ValueError, "`i`"),
+        ({"k": 0}, ValueError, "`k`"),
+        ({"s": 0}, ValueError, "`s`"),
+        ({"s": 2.0}, TypeError, "`s`"),
+        ({"p": -1}, ValueError, "`p`"),
+        ({"d": 0}, ValueError, "`d`"),
+        ({"p": 2}, ValueError, "`padding`.*k // 2 = 1; got p=2, k=3"),
+        ({"ceil_mode": 1}, TypeError, "`ceil_mode`"),
+        ({"i": 2, "k": 5}, ValueError, "does not fit"),
+    ],
+)
+def test_pool_output_size_rejects(kwargs, exc, match):
+    args = {"i": 5, "k": 3, **kwargs}
+    with pytest.raises(exc, match=match):
+        pool_output_size(**args)
+
+
+# --------------------------------------------------------------------------- receptive field
+
+
+def _empirical_field(layers, n):
+    """Extent of the input gradient of every output cell of a 1-D stack, measured with autograd.
+
+    Convolutions and average poolings with all-ones weights on a positive input: every path
+    adds a positive amount, so the gradient is non-zero exactly on the cells the output reads.
+    Returns, per output cell, (first, last) input index read (clipped to the input).
+    """
+    x = torch.rand(1, 1, n, dtype=torch.float64) + 0.5
+    x.requires_grad_(True)
+    y = x
+    for kind, (k, s, p, d) in layers:
+        if kind == "conv":
+            y = tf.conv1d(y, torch.ones(1, 1, k, dtype=torch.float64), stride=s, padding=p, dilation=d)
+        else:
+            y = tf.avg_pool1d(y, k, stride=s, padding=p)
+    extents = []
+    for j in range(y.shape[-1]):
+        (grad,) = torch.autograd.grad(y[0, 0, j], x, retain_graph=True)
+        support = np.flatnonzero(grad[0, 0].numpy())
+        extents.append((support[0], support[-1]))
+    return extents
+
+
+def _random_stack(rng):
+    layers = []
+    for _ in range(rng.integers(1, 5)):
+        if rng.random() < 0.6:
+            k, s, d = int(rng.integers(1, 6)), int(rng.integers(1, 3)), int(rng.integers(1, 3))
+            layers.append(("conv", (k, s, int(rng.integers(0, k)), d)))
+        else:
+            k = int(rng.integers(1, 4))
+            layers.append(("pool", (k, int(rng.integers(1, k + 1)), int(rng.integers(0, k // 2 + 1)), 1)))
+    return layers
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_receptive_field_matches_autograd_support(seed):
+    rng = np.random.default_rng(seed)
+    layers = _random_stack(rng)
+    n = 70
+    extents = _empirical_field(layers, n)
+    rf = receptive_field([spec for _, spec in layers])
+    assert isinstance(rf, ReceptiveField)
+    half = (rf.size - 1) / 2
+    inside = 0
+    for j, (first, last) in enumerate(extents):
+        centre = rf.start + j * rf.jump
+        lo, hi = centre - half, centre + half  # the field, possibly reaching into the padding
+        if lo >= 0 and hi <= n - 1:
+            assert (lo, hi) == (first, last), (layers, j)
+            inside += 1
+        else:  # near the border part of the field is padding (and dilation may skip the edge)
+            assert lo <= first and last <= hi, (layers, j)
+    assert inside > 0, layers  # at least one field lies wholly inside, so its size is checked
+
+
+def test_receptive_field_of_vgg16():
+    conv, pool = (3, 1, 1, 1), (2, 2, 0, 1)
+    pool5 = [conv, conv, pool, conv, conv, pool] + [conv, conv, conv, pool] * 3
+    rf = receptive_field(pool5)
+    assert (rf.size, rf.jump) == (212, 32)
+    fc6 = receptive_field([*pool5, (7, 1, 0, 1)])
+    assert (fc6.size, fc6.jump) == (404, 32)
+
+
+def test_receptive_field_conventions():
+    assert receptive_field([]) == (1, 1, 0.0)
+    assert receptive_field(()) == ReceptiveField(size=1, jump=1, start=0.0)
+    # an even window is centred between two pixels
+    assert receptive_field([(2, 2, 0, 1)]) == (2, 2, 0.5)
+    # padding moves the centre of cell 0 to the left, into the padding
+    assert receptive_field([(3, 1, 2, 1)]).start == -1.0
+    # dilation: a 3-tap kernel with d=2 spans 5 pixels
+    assert receptive_field([(3, 1, 0, 2)]) == (5, 1, 2.0)
+    assert isinstance(receptive_field([(3, 1, 1, 1)]).start, float)
+
+
+@pytest.mark.parametrize(
+    "layers,exc,match",
+    [
+        ("3131", TypeError, "`layers`"),
+        (5, TypeError, "`layers`"),
+        ([(3, 1, 1)], ValueError, "`layers\\[0\\]` must have 4 entries"),
+        ([(3, 1, 1, 1), 3], TypeError, "`layers\\[1\\]`"),
+        ([(3, 1, 1, 1), (3.0, 1, 1, 1)], TypeError, "`layers\\[1\\]` must contain integers"),
+        ([(0, 1, 0, 1)], ValueError, "kernel of `layers\\[0\\]` must be positive"),
+        ([(3, 0, 0, 1)], ValueError, "stride of `layers\\[0\\]`"),
+        ([(3, 1, -1, 1)], ValueError, "padding of `layers\\[0\\]` must be non-negative"),
+        ([(3, 1, 0, 1), (3, 1, 0, 0)], ValueError, "dilation of `layers\\[1\\]`"),
+        ([(3, 1, True, 1)], TypeError, "`layers\\[0\\]`"),
+    ],
+)
+def test_receptive_field_rejects(layers, exc, match):
+    with pytest.raises(exc, match=match):
+        receptive_field(layers)

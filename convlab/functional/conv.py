@@ -25,6 +25,7 @@ from convlab._validate import (
     check_positive,
     result_dtype,
 )
+from convlab.arithmetic import _check_fits, _conv_size, _transpose_size, _transpose_sizes
 from convlab.functional import _pieces
 from convlab.functional.im2col import _col2im, _windows
 
@@ -119,8 +120,7 @@ def _conv2d_core(
     top, bottom, left, right = pads
     (sh, sw), (dh, dw) = stride, dilation
     hp, wp = h + top + bottom, wd + left + right
-    ho = (hp - dh * (kh - 1) - 1) // sh + 1
-    wo = (wp - dw * (kw - 1) - 1) // sw + 1
+    ho, wo = _conv_size(hp, kh, sh, 0, dh), _conv_size(wp, kw, sw, 0, dw)
     k = cg * kh * kw
     flat = stride == (1, 1) and 4 * (wp - wo) <= wo  # at most 20% of wrapped-around windows
     row = wp if flat else wo  # columns per output row
@@ -197,8 +197,8 @@ def _conv_transpose2d_core(
     cols = cols.reshape(n, groups * fg, kh, kw, h, wd)
     (sh, sw), (dh, dw), (ph, pw), (oh, ow) = stride, dilation, padding, out_size
     canvas = (
-        max((h - 1) * sh + dh * (kh - 1) + 1, ph + oh),
-        max((wd - 1) * sw + dw * (kw - 1) + 1, pw + ow),
+        max(_transpose_size(h, kh, sh, 0, 0, dh), ph + oh),
+        max(_transpose_size(wd, kw, sw, 0, 0, dw), pw + ow),
     )
     full = _col2im(cols, canvas, stride, dilation)
     out = full[:, :, ph : ph + oh, pw : pw + ow]
@@ -302,11 +302,7 @@ def _conv_nd(input, weight, bias, stride, padding, dilation, groups, spatial: in
     ):
         if spatial == 1 and axis == "height":
             continue
-        if dd * (k - 1) + 1 > size + before + after:
-            raise ValueError(
-                f"the kernel does not fit the padded input along the {axis}: `weight` size {k} with "
-                f"`dilation` {dd} spans {dd * (k - 1) + 1} > input {size} + `padding` {before + after}"
-            )
+        _check_fits(size, k, dd, before + after, axis if spatial == 2 else None, ("dilation", "padding"))
     out = _conv2d_core(
         _cast(x, dtype), _cast(w, dtype), s, pads, d, groups, None if b is None else _cast(b, dtype)
     )
@@ -341,23 +337,12 @@ def _conv_transpose_nd(
         raise TypeError(f"`padding` must be an integer or a tuple of integers; got padding={padding!r}")
     p = _spatial(padding, "padding", spatial, 0)
     op = _spatial(output_padding, "output_padding", spatial, 0)
-    for axis in range(2):
-        if op[axis] >= max(s[axis], d[axis]):
-            raise ValueError(
-                "`output_padding` must be smaller than `stride` or `dilation`; got "
-                f"output_padding={output_padding}, stride={stride}, dilation={dilation}"
-            )
-    size = []
-    for axis, i, k in ((0, h, kh), (1, wd, kw)):
-        o = (i - 1) * s[axis] - 2 * p[axis] + d[axis] * (k - 1) + op[axis] + 1
-        if o <= 0:
-            raise ValueError(
-                f"`padding`={padding} is too large: the output size (i-1)*stride - 2*padding + "
-                f"dilation*(k-1) + output_padding + 1 = {o} is not positive"
-            )
-        size.append(o)
+    axes = slice(2 - spatial, None)  # a 1-D operator reports its one axis
+    size = (1,) * (2 - spatial) + _transpose_sizes(
+        (h, wd)[axes], (kh, kw)[axes], s[axes], p[axes], op[axes], d[axes]
+    )
     bias = None if b is None else _cast(b, dtype)
-    out = _conv_transpose2d_core(_cast(x, dtype), _cast(w, dtype), s, p, tuple(size), d, groups, bias)
+    out = _conv_transpose2d_core(_cast(x, dtype), _cast(w, dtype), s, p, size, d, groups, bias)
     if spatial == 1:
         out = out[:, :, 0, :]
     return out[0] if unbatched else out

@@ -21,6 +21,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from convlab._validate import _is_int, _pair, check_array
+from convlab.arithmetic import _pool_size
 
 __all__ = ["max_pool2d", "max_unpool2d", "avg_pool2d"]
 
@@ -248,12 +249,8 @@ def max_unpool2d(
 
 
 def _pool_output_size(size: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
-    """PyTorch's ``pooling_output_shape`` for one dimension."""
-    numerator = size + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil_mode else 0)
-    out = numerator // s + 1
-    if ceil_mode and (out - 1) * s >= size + p:
-        out -= 1  # the last window would start in the right padding
-    return out
+    """PyTorch's ``pooling_output_shape`` for one dimension (arguments already validated)."""
+    return _pool_size(size, k, s, p, d, ceil_mode)
 
 
 def _first_tap(out: int, s: int, p: int, d: int) -> np.ndarray:
