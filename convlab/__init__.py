@@ -29,6 +29,9 @@ from __future__ import annotations
 import importlib
 
 __version__ = "0.1.0"
+# The distribution that carries this package (its import name, ``convlab``, is also used by an
+# unrelated project on PyPI); the notebooks' setup cell checks it.
+__distribution__ = "convlab-course"
 
 _SUBMODULES = (
     "arithmetic",

@@ -2,7 +2,8 @@
 
 - notebooks are committed without outputs or execution counts (the book executes them);
 - every notebook a student opens starts with the same setup cell, whose install URL follows
-  ``_config.yml`` -> ``repository.url`` (the one place the repository lives);
+  ``_config.yml`` -> ``repository.url`` and ``repository.branch`` (the one place the repository
+  lives), collapsed on the website;
 - every chapter in ``_toc.yml`` exists and every chapter file is in ``_toc.yml``;
 - exercise links at the end of chapters point at release notebooks that exist, through the same URL.
 """
@@ -24,15 +25,37 @@ OWNER_REPO = REPO_URL.removeprefix("https://github.com/")
 BRANCH = CONFIG["repository"].get("branch", "main")
 
 SETUP_CELL = f"""\
-# Setup: in Colab, install the course package from the repository; locally it is already installed.
-import importlib.util
+# Setup. In Colab this installs the course package from its repository;
+# where the package is installed already (a local checkout), it does nothing.
+import importlib.metadata
+import os
 import subprocess
 import sys
 
-if importlib.util.find_spec("convlab") is None:
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "convlab @ git+{REPO_URL}"],
-        check=True,
+URL = "git+{REPO_URL}@{BRANCH}"
+SOURCE = os.environ.get("CONVLAB_SOURCE", URL)  # a test may point elsewhere
+try:
+    importlib.metadata.version("convlab-course")
+except importlib.metadata.PackageNotFoundError:
+    pip = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "convlab-course @ " + SOURCE],
+        capture_output=True,
+        text=True,
+    )
+    if pip.returncode != 0:
+        print(pip.stdout[-3000:], pip.stderr[-3000:], sep="\\n")
+        raise RuntimeError(
+            "pip could not install the course package; its output is above. "
+            "Check that the runtime is connected to the internet, then run "
+            "this cell again."
+        )
+import convlab
+
+if getattr(convlab, "__distribution__", None) != "convlab-course":
+    raise ImportError(
+        f"{{convlab.__file__}} belongs to another package named convlab. "
+        "Run `pip uninstall -y convlab` in a cell, restart the runtime and "
+        "run this cell again."
     )"""
 
 GPU_ADMONITION = """\
@@ -89,6 +112,8 @@ def test_first_code_cell_is_the_canonical_setup(path):
     code = [c for c in _cells(path) if c["cell_type"] == "code"]
     assert code, f"{path.name} has no code cell"
     assert _source(code[0]).strip() == SETUP_CELL
+    # collapsed on the website (Jupyter Book's toggle), still run by the build and in Colab
+    assert "hide-cell" in code[0]["metadata"].get("tags", []), f"{path.name}: setup cell not collapsed"
 
 
 def test_toc_and_chapter_files_agree():
