@@ -23,7 +23,7 @@ from matplotlib.patches import Rectangle
 
 from convlab._validate import check_choice, check_int
 from convlab.arithmetic import ReceptiveField, conv_output_size, receptive_field
-from convlab.viz.grids import PALETTE
+from convlab.viz.grids import PALETTE, new_figure
 
 __all__ = ["field_table", "input_gradient", "receptive_field_figure", "effective_receptive_field_figure"]
 
@@ -226,7 +226,7 @@ def receptive_field_figure(
     if input_size is not None:
         input_size = check_int(input_size, "input_size", minimum=1)
     height = 0.9 + 0.32 * len(table)
-    fig = Figure(figsize=(7.5, height), dpi=dpi)
+    fig = new_figure(7.5, height, dpi=dpi)
     ax = fig.add_axes((0.2, 0.9 / height * 0.6, 0.76, 1 - 0.9 / height))
     if input_size is not None:
         ax.axvspan(-0.5, input_size - 0.5, color=PALETTE["input"], alpha=0.25, lw=0, label="input")
@@ -305,7 +305,8 @@ def effective_receptive_field_figure(
         out = conv_output_size(out, k, s, p, d)
     lo, hi = _field_interval(field, out // 2)
     peak = grad.max() if grad.max() > 0 else 1.0
-    fig = Figure(figsize=(8, 3.4), dpi=dpi, layout="constrained")
+    fig = new_figure(8, 3.4, dpi=dpi)
+    fig.set_layout_engine("constrained")
     left, right = fig.subplots(1, 2, width_ratios=(1, 1.3))
     left.imshow(grad / peak, cmap="magma", extent=(-0.5, size - 0.5, size - 0.5, -0.5))
     left.add_patch(
