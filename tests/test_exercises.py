@@ -1,4 +1,4 @@
-"""The seven nbgrader assignments: structure, release in sync with source, nbgrader validation.
+"""The nbgrader assignments: structure, release in sync with source, nbgrader validation.
 
 - every exercise function has a solution cell, a visible test cell calling its check on fixed
   cases and a hidden test cell with randomised cases, each with points; an ungraded explore cell
@@ -34,6 +34,15 @@ def _nbgrader(cell):
     return cell.get("metadata", {}).get("nbgrader", {})
 
 
+def _questions(cells):
+    """Written questions with numeric answers: an ``answer_<q>`` solution cell, a ``test_answer_<q>`` test."""
+    return {
+        _nbgrader(c)["grade_id"].removeprefix("answer_"): c
+        for c in cells
+        if _nbgrader(c).get("grade_id", "").startswith("answer_")
+    }
+
+
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_source_notebook_structure(assignment):
     cells = _cells(assignment)
@@ -58,8 +67,14 @@ def test_source_notebook_structure(assignment):
         )
         assert _nbgrader(visible)["points"] == 2 and _nbgrader(hidden)["points"] == 3
         assert _nbgrader(visible)["locked"] and _nbgrader(hidden)["locked"]
+    questions = _questions(cells)
+    for question, answer in questions.items():
+        assert _nbgrader(answer)["solution"] and "### BEGIN SOLUTION" in _src(answer)
+        test = by_id[f"test_answer_{question}"]
+        assert f'convlab.grading.check_answer("{question}", {question})' in _src(test)
+        assert _nbgrader(test)["points"] == 1 and _nbgrader(test)["locked"]
     points = sum(_nbgrader(c).get("points", 0) for c in cells)
-    assert points == POINTS_PER_FUNCTION * len(ASSIGNMENTS[assignment])
+    assert points == POINTS_PER_FUNCTION * len(ASSIGNMENTS[assignment]) + len(questions)
     explore = [c for c in cells if c["cell_type"] == "code" and not _nbgrader(c)]
     assert explore, "an ungraded explore cell"
     assert all("except NotImplementedError" in _src(c) for c in explore)
@@ -104,5 +119,8 @@ def test_source_notebook_passes_nbgrader_validate(assignment, validator, monkeyp
 def test_untouched_release_notebook_fails_nbgrader_validate(assignment, validator):
     result = validator.validate(str(notebook_path(assignment, "release")))
     failed = result.get("failed", [])
-    assert len(failed) == len(ASSIGNMENTS[assignment])  # every visible test fails, nothing else matters
-    assert all("NotImplementedError" in f["raw_error"] for f in failed)
+    questions = _questions(_cells(assignment))
+    # every visible test fails, nothing else matters; an unanswered question's variable is undefined
+    assert len(failed) == len(ASSIGNMENTS[assignment]) + len(questions)
+    assert all("NotImplementedError" in f["raw_error"] or "NameError" in f["raw_error"] for f in failed)
+    assert sum("NotImplementedError" in f["raw_error"] for f in failed) == len(ASSIGNMENTS[assignment])

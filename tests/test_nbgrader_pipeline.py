@@ -2,7 +2,7 @@
 
 For every assignment: ``generate_assignment``, then submissions in ``submitted/`` — the release
 notebook filled in with the model answers (full marks) and the release notebook untouched (zero,
-without crashing the run) — then ``autograde``. For two assignments a third student with one
+without crashing the run) — then ``autograde``. For three assignments a third student with one
 planted bug takes part, and the run goes on to ``generate_feedback`` and a CSV export with
 nbgrader's exporter, whose rows are checked exactly.
 """
@@ -30,7 +30,22 @@ PLANTED = {
         "crops.append(total // 2)",
         "crops.append(total - total // 2)",
     ),
+    "ex02b_pooling": (  # a maximum shared by overlapping windows keeps one gradient
+        "max_pool2d_backward",
+        "np.add.at(dx, (planes, indices.reshape(-1)), grad_output.reshape(-1))",
+        "dx[planes, indices.reshape(-1)] = grad_output.reshape(-1)",
+    ),
 }
+
+
+def _question_points(assignment, course):
+    """One point per written question (``test_answer_<q>`` cells), on top of 5 per function."""
+    source = json.loads(notebook_path(assignment, "source", course).read_text())
+    return sum(
+        cell["metadata"].get("nbgrader", {}).get("points", 0)
+        for cell in source["cells"]
+        if cell["metadata"].get("nbgrader", {}).get("grade_id", "").startswith("test_answer_")
+    )
 
 
 @pytest.fixture(scope="session")
@@ -94,7 +109,7 @@ def test_autograde_full_marks_zero_and_planted_bug(assignment, tmp_path, monkeyp
         result = api.autograde(assignment, student)
         assert result["success"], result.get("error") or result.get("log")
 
-    maximum = 5.0 * len(ASSIGNMENTS[assignment])
+    maximum = 5.0 * len(ASSIGNMENTS[assignment]) + _question_points(assignment, course)
     expected = {"correct": (maximum, maximum), "blank": (0.0, maximum)}
     if assignment in PLANTED:
         expected["bug"] = (maximum - 5.0, maximum)
