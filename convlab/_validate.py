@@ -9,6 +9,7 @@ state the rule and show the value received, e.g.
 from __future__ import annotations
 
 import numbers
+import os
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -127,3 +128,40 @@ def check_choice(value: object, name: str, choices: Sequence[object]) -> object:
 def result_dtype(*arrays: np.ndarray) -> np.dtype:
     """The floating dtype of an operator's output: float32 in, float32 out (like torch)."""
     return np.result_type(*arrays, np.float16)  # float16 floor keeps ints -> float64 via promotion
+
+
+def _memory_limit() -> int:
+    """Bytes of physical memory of this machine (the ceiling of :func:`check_allocation`)."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):  # no sysconf (Windows): no up-front ceiling
+        return 1 << 62
+
+
+def check_allocation(shape: Sequence[int], itemsize: int, what: str) -> None:
+    """Refuse up front an array larger than this machine's physical memory.
+
+    ``what`` names the array and the arguments that size it, e.g.
+    ``"the output of `input_size`=2000 and `weight` of shape (3, 3)"``. The byte count is
+    computed with Python integers, so an extreme argument gives this ``ValueError`` rather than
+    an ``OverflowError`` or ``MemoryError`` from NumPy.
+    """
+    count = 1
+    for n in shape:
+        count *= int(n)
+    size = count * int(itemsize)
+    limit = _memory_limit()
+    if size > limit:
+        raise ValueError(
+            f"{what} would have shape {tuple(int(n) for n in shape)}: {_bytes(size)}, more than the "
+            f"{_bytes(limit)} of memory of this machine"
+        )
+
+
+def _bytes(n: int) -> str:
+    """``n`` bytes in binary units, e.g. ``'116.4 TiB'``."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"):
+        if n < 1024 or unit == "EiB":
+            return f"{n} B" if unit == "B" else f"{n:.4g} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return f"{n} B"  # pragma: no cover

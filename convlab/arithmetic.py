@@ -24,6 +24,7 @@ __all__ = [
     "same_padding",
     "TransposedEquivalent",
     "transposed_equivalent",
+    "tf_transpose_output_sizes",
     "ReceptiveField",
     "receptive_field",
 ]
@@ -290,10 +291,81 @@ def transposed_equivalent(i: int, k: int, s: int = 1, p: int = 0, d: int = 1) ->
     TransposedEquivalent(k=3, s=1, p=1, stretch=1, a=1, o=6)
     """
     o = conv_output_size(i, k, s, p, d)
-    span = d * (k - 1) + 1
-    a = (i + 2 * p - span) % s
+    a = _unread(i, k, s, 2 * p, d)
     back = conv_transpose_output_size(o, k, s, p, a, d)
-    return TransposedEquivalent(k=k, s=1, p=span - 1 - p, stretch=s - 1, a=a, o=back)
+    stretch, before, _ = _canvas_pads(k, s, p, a, d)
+    return TransposedEquivalent(k=k, s=1, p=before, stretch=stretch, a=a, o=back)
+
+
+def tf_transpose_output_sizes(i: int, k: int, s: int = 1, padding: str = "SAME") -> range:
+    r"""The ``output_shape`` sizes TensorFlow's ``conv2d_transpose`` accepts along one axis.
+
+        TensorFlow asks for the output size of a transposed convolution and checks it: the forward
+        convolution (``tf.nn.conv2d`` with the same ``padding``) of that many pixels must give the
+        input size ``i``. Because the forward convolution rounds, ``s`` sizes pass.
+
+        Parameters
+        ----------
+        i : int
+            Input size of the transposed convolution, >= 1.
+        k : int
+            Kernel size, >= 1.
+        s : int, optional
+            Stride, >= 1.
+        padding : {"SAME", "VALID"}, optional
+            TensorFlow's padding mode (case-insensitive).
+
+        Returns
+        -------
+        range
+            The accepted output sizes, smallest first (always ``s`` of them).
+
+        Raises
+        ------
+        TypeError
+            If a size is not an integer or ``padding`` is not a string.
+        ValueError
+            If a size is out of range or ``padding`` is neither ``"SAME"`` nor ``"VALID"``.
+
+        See Also
+        --------
+        same_padding : TensorFlow's ``'SAME'`` padding of the forward convolution.
+        conv_transpose_output_size : PyTorch's rule, which picks one size with ``output_padding``.
+
+        Notes
+        -----
+        ``'SAME'`` maps :math:`o` to :math:`\lceil o/s
+    ceil`, so :math:`(i-1)s + 1 \le o \le is`;
+        ``'VALID'`` maps :math:`o \ge k` to :math:`\lceil (o-k+1)/s
+    ceil`, so
+        :math:`(i-1)s + k \le o \le is + k - 1`.
+
+        Chapter: :doc:`/chapters/transposed_conv`.
+
+        Examples
+        --------
+        >>> list(tf_transpose_output_sizes(3, 3, 2))
+        [5, 6]
+        >>> list(tf_transpose_output_sizes(3, 3, 2, "VALID"))
+        [7, 8]
+    """
+    i = check_positive(i, "i")
+    k = check_positive(k, "k")
+    s = check_positive(s, "s")
+    if not isinstance(padding, str):
+        raise TypeError(f"`padding` must be 'SAME' or 'VALID'; got padding={padding!r}")
+    mode = padding.upper()
+    if mode not in ("SAME", "VALID"):
+        raise ValueError(f"`padding` must be 'SAME' or 'VALID'; got padding={padding!r}")
+    first = (i - 1) * s + (1 if mode == "SAME" else k)
+    return range(first, first + s)
+
+
+def _tf_forward_size(o: int, k: int, s: int, padding: str) -> int:
+    """TensorFlow's forward output size: ``ceil(o/s)`` ('SAME'), ``ceil((o-k+1)/s)`` or 0 ('VALID')."""
+    if padding == "SAME":
+        return -(-o // s)
+    return _conv_size(o, k, s, 0, 1) if o >= k else 0
 
 
 def pool_output_size(
@@ -498,6 +570,11 @@ def _check_layer(layer: object, name: str) -> tuple[int, int, int, int]:
 # wording per error (every module that sizes a convolution raises these messages).
 
 
+def _extent(k: int, d: int) -> int:
+    """Input pixels a dilated kernel spans, first tap to last: ``d(k-1) + 1``."""
+    return d * (k - 1) + 1
+
+
 def _conv_size(i: int, k: int, s: int, p: int, d: int) -> int:
     """:func:`conv_output_size` without validation, for hot loops (may return <= 0)."""
     return (i + 2 * p - d * (k - 1) - 1) // s + 1
@@ -516,21 +593,51 @@ def _pool_size(i: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
     return o
 
 
+def _unread(i: int, k: int, s: int, pad_total: int, d: int) -> int:
+    """Input pixels past the last window, ``(i + pad_total - d(k-1) - 1) mod s``: the
+    ``output_padding`` (Dumoulin & Visin's ``a``) that gives a transposed convolution size ``i``."""
+    return (i + pad_total - d * (k - 1) - 1) % s
+
+
+def _torch_same_padding(k: int, d: int) -> tuple[int, int]:
+    """PyTorch's ``padding='same'`` (stride 1): ``d(k-1)`` zeros, the odd one after.
+
+    Equal to :func:`same_padding` ``(i, k, 1, d)`` for every ``i``.
+    """
+    total = d * (k - 1)
+    return total // 2, total - total // 2
+
+
+def _canvas_pads(k: int, s: int, p: int, output_padding: int, d: int) -> tuple[int, int, int]:
+    """``(stretch, before, after)`` of the zero-inserted, padded input of a transposed convolution.
+
+    ``stretch = s - 1`` zeros between pixels, ``before = d(k-1) - p`` zeros before and
+    ``before + output_padding`` after (negative amounts crop).
+    """
+    before = d * (k - 1) - p
+    return s - 1, before, before + output_padding
+
+
 def _check_fits(
-    i: int, k: int, d: int, pad_total: int, axis: str | None = None, names: tuple[str, str] = ("d", "p")
+    i: int,
+    k: int,
+    d: int,
+    pad_total: int,
+    axis: str | None = None,
+    names: tuple[str, str, str] = ("i", "d", "p"),
 ) -> None:
     """Raise the one "kernel does not fit" error when ``d(k-1)+1 > i + pad_total``.
 
-    ``names`` are the caller's names for the dilation and the padding (``dilation``,
-    ``padding`` in :mod:`convlab.functional`).
+    ``names`` are the caller's names for the input, the dilation and the padding (``input``,
+    ``dilation``, ``padding`` in :mod:`convlab.functional`).
     """
     span = d * (k - 1) + 1
     if span > i + pad_total:
         along = f" along the {axis}" if axis else ""
         raise ValueError(
             f"the kernel does not fit the padded input{along}: a kernel of size {k} with "
-            f"`{names[0]}`={d} spans d*(k-1)+1={span}, more than the padded input: "
-            f"size {i} plus `{names[1]}` {pad_total} in all = {i + pad_total}"
+            f"`{names[1]}`={d} spans d*(k-1)+1={span}, more than the input size {i} (`{names[0]}`) "
+            f"plus {pad_total} zeros of `{names[2]}` = {i + pad_total}"
         )
 
 
@@ -544,7 +651,7 @@ def _conv_sizes(
 ) -> tuple[int, ...]:
     """Per-axis :func:`conv_output_size` of validated tuples (padding on each side)."""
     for i, k, p, d, axis in zip(sizes, kernel, padding, dilation, axes[-len(sizes) :], strict=True):
-        _check_fits(i, k, d, 2 * p, axis if len(sizes) > 1 else None, names=("dilation", "padding"))
+        _check_fits(i, k, d, 2 * p, axis if len(sizes) > 1 else None, names=("input", "dilation", "padding"))
     return tuple(
         _conv_size(i, k, s, p, d)
         for i, k, s, p, d in zip(sizes, kernel, stride, padding, dilation, strict=True)

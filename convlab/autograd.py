@@ -25,6 +25,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from convlab import functional as F
 from convlab._validate import IntPair, _pair, check_array, check_positive, result_dtype
+from convlab.arithmetic import _check_fits, _conv_size, _extent, _torch_same_padding, _unread
 
 __all__ = [
     "conv2d_backward",
@@ -43,8 +44,7 @@ def _padding_pairs(padding, kernel, dilation, stride) -> tuple[tuple[int, int], 
         if padding == "same":
             if stride != (1, 1):
                 raise ValueError(f"`padding`='same' needs stride 1, as in PyTorch; got stride={stride}")
-            total = [d * (k - 1) for k, d in zip(kernel, dilation, strict=True)]
-            return tuple((t // 2, t - t // 2) for t in total)  # type: ignore[return-value]
+            return tuple(_torch_same_padding(k, d) for k, d in zip(kernel, dilation, strict=True))  # type: ignore[return-value]
         raise ValueError(f"`padding` must be an integer, a pair, 'valid' or 'same'; got padding={padding!r}")
     ph, pw = _pair(padding, "padding", minimum=0)
     return (ph, ph), (pw, pw)
@@ -149,14 +149,9 @@ def conv2d_backward(
     pads = _padding_pairs(padding, (kh, kw), dilation, stride)
     out_size, rest = [], []
     for size, k, s, d, (before, after) in zip((h, wd), (kh, kw), stride, dilation, pads, strict=True):
-        reach = size + before + after - d * (k - 1) - 1
-        if reach < 0:
-            raise ValueError(
-                f"`input` is too small for the kernel: {size} pixels padded by ({before}, {after}) "
-                f"are fewer than the dilated kernel's {d * (k - 1) + 1}"
-            )
-        out_size.append(reach // s + 1)
-        rest.append(reach % s)
+        _check_fits(size, k, d, before + after, names=("input", "dilation", "padding"))
+        out_size.append(_conv_size(size + before + after, k, s, 0, d))
+        rest.append(_unread(size, k, s, before + after, d))
     if g.shape != (n, c_out, *out_size):
         raise ValueError(
             f"`grad_output` must have the convolution's output shape {(n, c_out, *out_size)}; got {g.shape}"
@@ -174,7 +169,7 @@ def conv2d_backward(
 
     # grad_weight: strided windows of the padded input, contracted with grad_output.
     xp = np.pad(x, ((0, 0), (0, 0), *pads))
-    span = (dilation[0] * (kh - 1) + 1, dilation[1] * (kw - 1) + 1)
+    span = (_extent(kh, dilation[0]), _extent(kw, dilation[1]))
     windows = sliding_window_view(xp, span, axis=(2, 3))[
         :, :, :: stride[0], :: stride[1], :: dilation[0], :: dilation[1]
     ][:, :, : out_size[0], : out_size[1]]
@@ -198,9 +193,11 @@ def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, h: float
         times with ``x`` changed in place.
     x : ndarray of floats
         The point; it is modified during the call and restored exactly afterwards (also when
-        ``f`` raises). Use float64: in float32 the differences drown in rounding.
+        ``f`` raises). float64 gives the most accurate result; for float32 (or float16) the
+        step is scaled (see Notes).
     h : float, optional
-        Step. Default 1e-5.
+        Step. Default 1e-5. For lower precision than float64 the step used for element
+        :math:`x_i` is :math:`\\max(h, \\epsilon^{1/3} \\max(1, |x_i|))`.
 
     Returns
     -------
@@ -225,6 +222,14 @@ def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, h: float
     The error of the central difference is :math:`O(h^2)` (plus rounding of order
     :math:`\\epsilon |f| / h`). This loops over elements on purpose: it is a checker, meant for
     the few dozen parameters of a test, not a way to train.
+
+    In float32 a step of ``1e-5`` is below the spacing of the numbers near any :math:`|x_i| >
+    84` (``x + h`` rounds back to ``x``, and the difference would be 0), and near 1 the rounding
+    of ``f`` (:math:`\\epsilon \\approx 1.2 \\cdot 10^{-7}`) swamps the difference. So for
+    dtypes with a machine epsilon above float64's the step grows to :math:`\\epsilon^{1/3}
+    \\max(1, |x_i|)` (``4.9e-3`` near 1 in float32, the step that balances the truncation and
+    rounding errors of a central difference), and the quotient divides by the step actually
+    taken, ``(x_i + h) - (x_i - h)`` as stored in ``x``'s dtype, computed in float64.
 
     Examples
     --------
@@ -254,16 +259,21 @@ def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, h: float
         return float(out.reshape(()))
 
     grad = np.zeros(x.shape, dtype=np.float64)
+    eps = float(np.finfo(x.dtype).eps)
+    scaled = eps > float(np.finfo(np.float64).eps)
     for index in np.ndindex(x.shape):
         old = x[index].copy()
+        step = max(float(h), eps ** (1 / 3) * max(1.0, abs(float(old)))) if scaled else float(h)
         try:
-            x[index] = old + h
+            x[index] = float(old) + step
+            up = float(x[index])
             plus = value()
-            x[index] = old - h
+            x[index] = float(old) - step
+            down = float(x[index])
             minus = value()
         finally:
             x[index] = old
-        grad[index] = (plus - minus) / (2 * h)
+        grad[index] = (plus - minus) / (up - down)
     return grad
 
 

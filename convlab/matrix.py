@@ -12,20 +12,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from convlab._validate import IntPair, _pair, check_array, check_positive, result_dtype
+from convlab._validate import IntPair, _pair, check_allocation, check_array, check_positive, result_dtype
+from convlab.arithmetic import _check_fits, _conv_size
 
 __all__ = ["conv_matrix"]
 
 
 def _conv_length(size: int, k: int, s: int, p: int, d: int, axis: str) -> int:
     """Output length of a convolution along one axis, refusing sizes the kernel does not fit."""
-    span = d * (k - 1) + 1
-    if size + 2 * p < span:
-        raise ValueError(
-            f"`input_size` is too small for the kernel along {axis}: the padded input has "
-            f"{size} + 2*{p} = {size + 2 * p} pixels but the dilated kernel spans {span}"
-        )
-    return (size + 2 * p - span) // s + 1
+    _check_fits(size, k, d, 2 * p, axis, names=("input_size", "dilation", "padding"))
+    return _conv_size(size, k, s, p, d)
 
 
 def conv_matrix(
@@ -63,7 +59,9 @@ def conv_matrix(
     ------
     ValueError
         If ``weight`` is not 2-D or 4-D, a size, stride, padding, dilation or ``groups`` is out of
-        range, the channels do not divide into ``groups``, or the kernel does not fit the padded input.
+        range, the channels do not divide into ``groups``, the kernel does not fit the padded input,
+        or the dense matrix would be larger than this machine's physical memory (checked before
+        allocating: ``conv_matrix(2000, np.ones((3, 3)))`` would need 116 TiB).
     TypeError
         If an argument has the wrong type.
 
@@ -117,8 +115,13 @@ def conv_matrix(
             f"`groups` must divide the output channels; got groups={groups}, weight.shape[0]={c_out}"
         )
     c_in = c_in_group * groups
-    ho = _conv_length(H, kh, sh, ph, dh, "the height")
-    wo = _conv_length(W, kw, sw, pw, dw, "the width")
+    ho = _conv_length(H, kh, sh, ph, dh, "height")
+    wo = _conv_length(W, kw, sw, pw, dw, "width")
+    check_allocation(
+        (c_out * ho * wo, c_in * H * W),
+        np.dtype(result_dtype(weight)).itemsize,
+        f"the matrix for `input_size`={input_size!r} and `weight` of shape {weight.shape}",
+    )
 
     # One axis per index: (c_out, i, j, c_in_group, a, b), broadcast against each other.
     co, i, j, ci, a, b = np.ix_(

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from convlab._validate import check_array, check_int, check_positive
+from convlab._validate import check_allocation, check_array, check_int, check_positive
 
 __all__ = ["confusion_matrix", "pixel_accuracy", "mean_iou"]
 
@@ -64,7 +64,8 @@ def confusion_matrix(pred: Any, target: Any, num_classes: int, ignore_index: int
     TypeError
         If the labels are not integers or ``num_classes`` is not an int.
     ValueError
-        If the shapes differ, the inputs are empty, ``num_classes < 1``, or a label (other than
+        If the shapes differ, the inputs are empty, ``num_classes < 1`` or so large that the
+        ``(K, K)`` matrix would exceed this machine's physical memory, or a label (other than
         ``ignore_index`` in ``target``) lies outside ``[0, K)``.
 
     See Also
@@ -86,6 +87,7 @@ def confusion_matrix(pred: Any, target: Any, num_classes: int, ignore_index: int
     """
     pred, target = _pair_of_labels(pred, target)
     k = check_positive(num_classes, "num_classes")
+    check_allocation((k, k), np.dtype(np.int64).itemsize, f"the confusion matrix of `num_classes`={k}")
     if ignore_index is not None:
         ignore_index = check_int(ignore_index, "ignore_index")
         keep = target != ignore_index

@@ -20,8 +20,9 @@ The three modes keep different parts of the result (sizes ``n1 >= n2``):
 
 The functions equal :func:`numpy.convolve`, :func:`numpy.correlate`,
 :func:`scipy.signal.convolve2d` and :func:`scipy.signal.correlate2d` (zero boundary), which in
-turn equal MATLAB's ``conv`` and ``conv2``. They are vectorised: every output sample is one
-window of a :func:`numpy.lib.stride_tricks.sliding_window_view` multiplied by the kernel.
+turn equal MATLAB's ``conv`` and ``conv2``. They are vectorised over the samples: a loop over
+the kernel's taps adds each tap's shifted, weighted copy of the input, so memory grows with the
+sizes of the inputs and the output, not with their product.
 Chapters 1 and 2 of the course (``chapters/conv1d.ipynb``, ``chapters/conv2d.ipynb``) build
 them from loops first.
 """
@@ -29,13 +30,14 @@ them from loops first.
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from convlab._validate import check_array, check_choice
 
 __all__ = ["convolve1d", "correlate1d", "convolve2d", "correlate2d"]
 
 _MODES = ("full", "same", "valid")
+# Kernels with at least this many taps (finite floating inputs) are correlated by FFT.
+_FFT_TAPS = 64
 
 
 def convolve1d(f: np.ndarray, g: np.ndarray, mode: str = "full") -> np.ndarray:
@@ -201,7 +203,7 @@ def convolve2d(x: np.ndarray, k: np.ndarray, mode: str = "full") -> np.ndarray:
     mode = check_choice(mode, "mode", _MODES)
     if mode == "valid" and _swap_for_valid(a.shape, kernel.shape):
         a, kernel = kernel, a
-    return _correlate(a, kernel[::-1, ::-1], mode)
+    return _correlate(a, kernel[::-1, ::-1], mode, fill=True)
 
 
 def correlate2d(x: np.ndarray, k: np.ndarray, mode: str = "valid") -> np.ndarray:
@@ -257,10 +259,10 @@ def correlate2d(x: np.ndarray, k: np.ndarray, mode: str = "valid") -> np.ndarray
         return _correlate(kernel, a, mode)[::-1, ::-1].copy()
     if mode == "same":
         # SciPy's even-size centring for correlation: the full result from index n2 // 2 on.
-        full = _correlate(a, kernel, "full")
+        full = _correlate(a, kernel, "full", fill=True)
         rows, cols = (n2 // 2 for n2 in kernel.shape)
         return full[rows : rows + a.shape[0], cols : cols + a.shape[1]].copy()
-    return _correlate(a, kernel, mode)
+    return _correlate(a, kernel, mode, fill=True)
 
 
 def _check_signal(value: object, name: str, ndim: int) -> np.ndarray:
@@ -280,21 +282,115 @@ def _swap_for_valid(shape1: tuple[int, ...], shape2: tuple[int, ...]) -> bool:
     )
 
 
-def _correlate(a: np.ndarray, v: np.ndarray, mode: str) -> np.ndarray:
-    """Correlate ``a`` with ``v`` (same ndim) by sliding windows; ``"same"`` keeps ``a``'s size.
+def _correlate(a: np.ndarray, v: np.ndarray, mode: str, fill: bool = False) -> np.ndarray:
+    """Correlate ``a`` with ``v`` (same ndim); ``"same"`` keeps ``a``'s size.
 
-    The window view has shape ``out + v.shape`` and no copy; the product with ``v`` sums over
-    the window axes (``tensordot`` calls BLAS for floating inputs).
+    A loop over the taps of ``v``: tap ``t`` adds ``v[t] * a`` (shifted by ``t``) onto the
+    outputs it reaches, so memory stays at the sizes of the inputs and the output (a window
+    view contracted in one product would copy ``out.size * v.size`` elements). Each tap touches
+    only the outputs where it overlaps real samples of ``a``: the zero boundary is not
+    multiplied, so an ``inf`` in ``v`` gives ``inf`` at the 1-D edges, as in NumPy. SciPy's 2-D
+    functions (``boundary="fill"``) do multiply ``v`` by the fill value 0, which makes a NaN
+    wherever a non-finite tap of ``v`` meets the boundary; ``fill=True`` reproduces that.
     """
     dtype = np.result_type(a, v)
     a = a.astype(dtype, copy=False)
     v = v.astype(dtype, copy=False)
-    if mode != "valid":
-        a = np.pad(a, [(n - 1, n - 1) for n in v.shape])
-    windows = sliding_window_view(a, v.shape)
-    out = np.tensordot(windows, v, axes=v.ndim).astype(dtype, copy=False)
-    if mode == "same":
-        size = tuple(n1 - 2 * (n2 - 1) for n1, n2 in zip(a.shape, v.shape, strict=True))
+    if mode != "valid" and v.size > a.size:
+        # loop over the smaller operand's taps: the full correlation of v with a is this one
+        # reversed; "same" is the centre of the full result
+        full_result = _correlate(v, a, "full")[(slice(None, None, -1),) * a.ndim]
+        if fill:
+            full_result = np.ascontiguousarray(full_result)
+            _fill_nan(full_result, a.shape, v, tuple(1 - n2 for n2 in v.shape))
+        if mode == "full":
+            return np.ascontiguousarray(full_result)
         start = tuple((n2 - 1) // 2 for n2 in v.shape)
-        out = out[tuple(slice(s, s + n) for s, n in zip(start, size, strict=True))].copy()
+        return full_result[tuple(slice(s, s + n) for s, n in zip(start, a.shape, strict=True))].copy()
+    if v.size >= _FFT_TAPS and dtype.kind == "f" and np.isfinite(a).all() and np.isfinite(v).all():
+        return _fft_correlate(a, v, mode)
+    # full-mode offset of output index 0: the output at full index o reads a[o - pad + t]
+    pad = tuple(0 if mode == "valid" else n2 - 1 for n2 in v.shape)
+    full = tuple(n1 + 2 * p - n2 + 1 for n1, n2, p in zip(a.shape, v.shape, pad, strict=True))
+    if mode == "same":
+        start = tuple((n2 - 1) // 2 for n2 in v.shape)
+        size = a.shape
+    else:
+        start, size = (0,) * a.ndim, full
+    first = tuple(s - p for s, p in zip(start, pad, strict=True))  # a index read by output 0, tap 0
+    out = np.zeros(size, dtype=dtype)
+    buffer = np.empty(size, dtype=dtype)
+    for tap in np.ndindex(v.shape):
+        target, source = [], []
+        for t, f0, n_out, n1 in zip(tap, first, size, a.shape, strict=True):
+            # outputs o with 0 <= f0 + o + t < n1
+            lo, hi = max(0, -(f0 + t)), min(n_out, n1 - f0 - t)
+            if lo >= hi:
+                break
+            target.append(slice(lo, hi))
+            source.append(slice(f0 + t + lo, f0 + t + hi))
+        else:
+            target_t, source_t = tuple(target), tuple(source)
+            part = buffer[tuple(slice(0, s.stop - s.start) for s in target_t)]
+            np.multiply(a[source_t], v[tap], out=part)
+            out[target_t] += part
+    if fill and mode != "valid":
+        _fill_nan(out, a.shape, v, first)
     return out
+
+
+def _fill_nan(out: np.ndarray, a_shape: tuple[int, ...], v: np.ndarray, first: tuple[int, ...]) -> None:
+    """Set NaN where a non-finite tap of ``v`` meets the zero boundary (``inf * 0``, as in SciPy).
+
+    ``first[d]``: index of ``a`` read by output 0 with tap 0 (negative outside ``a``).
+    """
+    for tap in np.argwhere(~np.isfinite(v)):
+        outside = np.ones(out.shape, dtype=bool)
+        inside = []
+        for t, f0, n_out, n1 in zip(tap, first, out.shape, a_shape, strict=True):
+            lo, hi = max(0, -(f0 + t)), min(n_out, n1 - f0 - t)
+            inside.append(slice(lo, max(lo, hi)))
+        outside[tuple(inside)] = False
+        out[outside] = np.nan
+
+
+def _fast_length(n: int) -> int:
+    """The smallest ``2**a * 3**b * 5**c >= n``: a length the FFT handles quickly."""
+    best = 1 << (n - 1).bit_length()
+    p5 = 1
+    while p5 < best:
+        p35 = p5
+        while p35 < best:
+            m = p35
+            while m < n:
+                m *= 2
+            best = min(best, m)
+            p35 *= 3
+        p5 *= 5
+    return best
+
+
+def _fft_correlate(a: np.ndarray, v: np.ndarray, mode: str) -> np.ndarray:
+    """:func:`_correlate` for a large kernel and finite floating inputs, by FFT.
+
+    The product of the two zero-padded spectra is the full convolution of ``a`` with ``v``
+    reversed, that is the full correlation; memory and time are ``O(L log L)`` for the full
+    length ``L = n1 + n2 - 1`` per axis. The sums agree with the direct ones up to rounding of
+    order ``1e-16`` times the largest possible sum (``sum |a| * sum |v|`` per output), which
+    is why non-finite inputs (that an FFT would spread over every output) and integers (that
+    must stay exact) take the direct loop instead.
+    """
+    full = tuple(n1 + n2 - 1 for n1, n2 in zip(a.shape, v.shape, strict=True))
+    shape = tuple(_fast_length(n) for n in full)
+    axes = tuple(range(a.ndim))
+    spectrum = np.fft.rfftn(a, shape, axes) * np.fft.rfftn(v[(slice(None, None, -1),) * v.ndim], shape, axes)
+    result = np.fft.irfftn(spectrum, shape, axes)
+    if mode == "full":
+        start, size = (0,) * a.ndim, full
+    elif mode == "same":
+        start, size = tuple((n2 - 1) // 2 for n2 in v.shape), a.shape
+    else:
+        start = tuple(n2 - 1 for n2 in v.shape)
+        size = tuple(n1 - n2 + 1 for n1, n2 in zip(a.shape, v.shape, strict=True))
+    window = tuple(slice(s0, s0 + n) for s0, n in zip(start, size, strict=True))
+    return result[window].astype(a.dtype)

@@ -18,8 +18,8 @@ pads the way TensorFlow's ``'SAME'`` convolution does (the extra pixel after).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -29,14 +29,27 @@ from convlab._validate import (
     _is_int,
     _ntuple,
     _pair,
+    check_allocation,
     check_array,
     check_positive,
     result_dtype,
+)
+from convlab.arithmetic import (
+    _canvas_pads,
+    _check_output_padding,
+    _conv_size,
+    _tf_forward_size,
+    _transpose_size,
+    _transpose_sizes,
+    same_padding,
+    tf_transpose_output_sizes,
 )
 from convlab.matrix import conv_matrix
 
 __all__ = [
     "zero_insert",
+    "TransposedCanvas",
+    "transposed_canvas",
     "conv_transpose2d_scatter",
     "conv_transpose2d_zero_insert",
     "conv_transpose2d_matrix",
@@ -70,23 +83,7 @@ def _check_transpose_args(input, weight, bias, stride, padding, output_padding, 
         )
     if c_in % groups:
         raise ValueError(f"`groups` must divide the input channels; got groups={groups}, C_in={c_in}")
-    for op, s, d in zip(output_padding, stride, dilation, strict=True):
-        if op >= s and op >= d:
-            raise ValueError(
-                "`output_padding` must be smaller than `stride` or `dilation`; got "
-                f"output_padding={output_padding}, stride={stride}, dilation={dilation}"
-            )
-    out_size = tuple(
-        (i - 1) * s - 2 * p + d * (k - 1) + op + 1
-        for i, s, p, d, k, op in zip(
-            x.shape[2:], stride, padding, dilation, w.shape[2:], output_padding, strict=True
-        )
-    )
-    if min(out_size) < 1:
-        raise ValueError(
-            f"`padding` is too large: the output would have size {out_size}; "
-            f"got padding={padding} for input size {x.shape[2:]} and kernel {w.shape[2:]}"
-        )
+    out_size = _transpose_sizes(x.shape[2:], w.shape[2:], stride, padding, output_padding, dilation)
     c_out = w.shape[1] * groups
     b = None
     if bias is not None:
@@ -94,6 +91,11 @@ def _check_transpose_args(input, weight, bias, stride, padding, output_padding, 
         if b.shape != (c_out,):
             raise ValueError(f"`bias` must have shape ({c_out},); got bias.shape={b.shape}")
     dtype = result_dtype(x, w) if b is None else result_dtype(x, w, b)
+    check_allocation(
+        (x.shape[0], c_out, *out_size),
+        np.dtype(dtype).itemsize,
+        f"the output of `stride`={stride}, `padding`={padding}, `dilation`={dilation}",
+    )
     return x, w, b, stride, padding, output_padding, groups, dilation, unbatched, out_size, dtype
 
 
@@ -106,10 +108,10 @@ def _finish(out, b, unbatched, dtype):
     return out.astype(dtype, copy=False)
 
 
-def _pad_or_crop(x: np.ndarray, before: Sequence[int], after: Sequence[int]) -> np.ndarray:
-    """Zero-pad (positive amounts) or crop (negative amounts) the last two axes."""
+def _pad_or_crop(x: np.ndarray, before: Sequence[int], after: Sequence[int], value: int = 0) -> np.ndarray:
+    """Pad with ``value`` (positive amounts) or crop (negative amounts) the last two axes."""
     widths = [(0, 0)] * (x.ndim - 2) + [(max(b, 0), max(a, 0)) for b, a in zip(before, after, strict=True)]
-    x = np.pad(x, widths)
+    x = np.pad(x, widths, constant_values=value)
     crop = tuple(
         slice(max(-b, 0), x.shape[-2 + k] - max(-a, 0))
         for k, (b, a) in enumerate(zip(before, after, strict=True))
@@ -132,8 +134,8 @@ def _stamp(x, w, stride, dilation, groups, extra=(0, 0)):
             n,
             groups,
             cog,
-            (h - 1) * sh + dh * (kh - 1) + 1 + extra[0],
-            (wd - 1) * sw + dw * (kw - 1) + 1 + extra[1],
+            _transpose_size(h, kh, sh, 0, extra[0], dh),
+            _transpose_size(wd, kw, sw, 0, extra[1], dw),
         ),
         dtype=np.result_type(x, w),
     )
@@ -196,9 +198,116 @@ def zero_insert(input: np.ndarray, stride: IntPair) -> np.ndarray:
         raise ValueError(f"`input` must have at least 2 dimensions (..., H, W); got shape {x.shape}")
     sh, sw = _pair(stride, "stride")
     h, w = x.shape[-2:]
-    out = np.zeros((*x.shape[:-2], (h - 1) * sh + 1, (w - 1) * sw + 1), dtype=x.dtype)
+    shape = (*x.shape[:-2], _transpose_size(h, 1, sh, 0, 0, 1), _transpose_size(w, 1, sw, 0, 0, 1))
+    check_allocation(shape, x.itemsize, f"the output of `stride`={stride!r}")
+    out = np.zeros(shape, dtype=x.dtype)
     out[..., ::sh, ::sw] = x
     return out
+
+
+class TransposedCanvas(NamedTuple):
+    """The zero-inserted, padded input that the zero-insertion view convolves.
+
+    Attributes
+    ----------
+    values : numpy.ndarray, shape (..., H', W')
+        The input with ``stride - 1`` zeros between pixels, then ``before`` zeros before and
+        ``after`` after along each axis (a negative amount crops instead).
+    kind : numpy.ndarray of int8, shape (H', W')
+        What each cell is: :data:`INPUT` (0), :data:`INSERTED` (1, a zero between pixels) or
+        :data:`PADDING` (2).
+    before, after : (int, int)
+        Zeros added before and after along each axis: ``d(k-1) - p`` and that plus
+        ``output_padding`` (negative: rows/columns cropped).
+    """
+
+    values: np.ndarray
+    kind: np.ndarray
+    before: tuple[int, int]
+    after: tuple[int, int]
+
+
+INPUT, INSERTED, PADDING = 0, 1, 2
+
+
+def transposed_canvas(
+    input: np.ndarray,
+    kernel_size: IntPair,
+    stride: IntPair = 1,
+    padding: IntPair = 0,
+    output_padding: IntPair = 0,
+    dilation: IntPair = 1,
+) -> TransposedCanvas:
+    r"""Zero-insert and pad an input the way a transposed convolution's direct form needs.
+
+    The stride-1 convolution of this canvas with the kernel rotated by 180 degrees is the
+    transposed convolution (:func:`conv_transpose2d_zero_insert`); the figures and the explorer
+    draw the same canvas, with :attr:`TransposedCanvas.kind` telling input pixels, inserted zeros
+    and padding apart.
+
+    Parameters
+    ----------
+    input : array_like, shape (..., H, W)
+        At least two dimensions; leading axes are kept.
+    kernel_size : int or (int, int)
+        Size of the kernel of the transposed convolution.
+    stride, padding, output_padding, dilation : int or (int, int), optional
+        As in :func:`torch.nn.functional.conv_transpose2d`.
+
+    Returns
+    -------
+    TransposedCanvas
+        ``(values, kind, before, after)``; along each axis
+        :math:`H' = (H - 1)s + 1 + 2(d(k-1) - p) + \mathrm{output\_padding}`.
+
+    Raises
+    ------
+    TypeError
+        If ``input`` is not numeric or a size is not an integer.
+    ValueError
+        If ``input`` has fewer than two dimensions, a size is out of range, or
+        ``output_padding`` is not smaller than ``stride`` or ``dilation``.
+
+    See Also
+    --------
+    convlab.arithmetic.transposed_equivalent : the same geometry as numbers.
+    zero_insert : the stretching step alone.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> canvas = transposed_canvas(np.array([[1, 2], [3, 4]]), 3, stride=2, padding=1)
+    >>> canvas.values
+    array([[0, 0, 0, 0, 0],
+           [0, 1, 0, 2, 0],
+           [0, 0, 0, 0, 0],
+           [0, 3, 0, 4, 0],
+           [0, 0, 0, 0, 0]])
+    >>> canvas.kind
+    array([[2, 2, 2, 2, 2],
+           [2, 0, 1, 0, 2],
+           [2, 1, 1, 1, 2],
+           [2, 0, 1, 0, 2],
+           [2, 2, 2, 2, 2]], dtype=int8)
+    """
+    x = check_array(input, "input")
+    if x.ndim < 2:
+        raise ValueError(f"`input` must have at least 2 dimensions (..., H, W); got shape {x.shape}")
+    k = _pair(kernel_size, "kernel_size")
+    s = _pair(stride, "stride")
+    p = _pair(padding, "padding", minimum=0)
+    op = _pair(output_padding, "output_padding", minimum=0)
+    d = _pair(dilation, "dilation")
+    _check_output_padding(op, s, d)
+    _, before_h, after_h = _canvas_pads(k[0], s[0], p[0], op[0], d[0])
+    _, before_w, after_w = _canvas_pads(k[1], s[1], p[1], op[1], d[1])
+    before, after = (before_h, before_w), (after_h, after_w)
+    z = zero_insert(x, s)
+    kind = np.full(z.shape[-2:], INSERTED, dtype=np.int8)
+    kind[:: s[0], :: s[1]] = INPUT
+    return TransposedCanvas(
+        _pad_or_crop(z, before, after), _pad_or_crop(kind, before, after, PADDING), before, after
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -351,10 +460,7 @@ def conv_transpose2d_zero_insert(
         input, weight, bias, stride, padding, output_padding, groups, dilation
     )
     c_in, cog, kh, kw = w.shape
-    reach = (dilation[0] * (kh - 1) - padding[0], dilation[1] * (kw - 1) - padding[1])
-    z = _pad_or_crop(
-        zero_insert(x, stride), reach, (reach[0] + output_padding[0], reach[1] + output_padding[1])
-    )
+    z = transposed_canvas(x, (kh, kw), stride, padding, output_padding, dilation).values
     # (C_in, C_out/g, kh, kw) -> per group swap in/out -> (C_out, C_in/g, kh, kw), rotated 180 degrees.
     flipped = (
         w.reshape(groups, c_in // groups, cog, kh, kw)
@@ -418,11 +524,24 @@ def conv_transpose2d_matrix(
     )
     n, c_in, h, wd = x.shape
     c = conv_matrix(out_size, w, stride=stride, padding=padding, dilation=dilation, groups=groups)
-    rows_h = (out_size[0] + 2 * padding[0] - dilation[0] * (w.shape[2] - 1) - 1) // stride[0] + 1
-    rows_w = (out_size[1] + 2 * padding[1] - dilation[1] * (w.shape[3] - 1) - 1) // stride[1] + 1
+    rows_h, rows_w = (
+        _conv_size(out_size[a], w.shape[2 + a], stride[a], padding[a], dilation[a]) for a in range(2)
+    )
     c = c.reshape(c_in, rows_h, rows_w, -1)[:, :h, :wd].reshape(c_in * h * wd, -1)
-    out = (x.reshape(n, -1) @ c).reshape(n, -1, *out_size)
-    return _finish(out, b, unbatched, dtype)
+    if np.isfinite(x).all() and np.isfinite(w).all():
+        out = (x.reshape(n, -1) @ c).reshape(n, -1, *out_size)
+        return _finish(out, b, unbatched, dtype)
+    # NaN or infinities: multiply only the entries of C that hold a weight (the structural zeros
+    # would turn an infinity into NaN), as PyTorch's scatter does
+    taps = conv_matrix(
+        out_size, np.ones(w.shape), stride=stride, padding=padding, dilation=dilation, groups=groups
+    )
+    taps = taps.reshape(c_in, rows_h, rows_w, -1)[:, :h, :wd].reshape(c_in * h * wd, -1)
+    rows, cols = np.nonzero(taps)
+    out = np.zeros((n, c.shape[1]), dtype=np.result_type(x, c))
+    with np.errstate(invalid="ignore"):
+        np.add.at(out, (slice(None), cols), x.reshape(n, -1)[:, rows] * c[rows, cols])
+    return _finish(out.reshape(n, -1, *out_size), b, unbatched, dtype)
 
 
 # --------------------------------------------------------------------------------------------
@@ -455,12 +574,9 @@ def _tf_strides(strides) -> tuple[int, int]:
 
 def _tf_geometry(i: int, o: int, k: int, s: int, padding: str, axis: str) -> int:
     """Check that a ``padding`` convolution of ``o`` pixels gives ``i``; return its padding before."""
-    if padding == "SAME":
-        computed = math.ceil(o / s)
-        low, high = (i - 1) * s + 1, i * s
-    else:
-        computed = math.ceil((o - k + 1) / s) if o >= k else 0
-        low, high = (i - 1) * s + k, i * s + k - 1
+    computed = _tf_forward_size(o, k, s, padding)
+    accepted = tf_transpose_output_sizes(i, k, s, padding)
+    low, high = accepted[0], accepted[-1]
     if computed != i:
         raise ValueError(
             f"`output_shape` does not match the input along the {axis}: a {padding!r} convolution "
@@ -469,7 +585,7 @@ def _tf_geometry(i: int, o: int, k: int, s: int, padding: str, axis: str) -> int
         )
     if padding == "VALID":
         return 0
-    return max((i - 1) * s + k - o, 0) // 2
+    return same_padding(o, k, s)[0]
 
 
 def tf_conv2d_transpose(

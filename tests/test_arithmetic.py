@@ -14,6 +14,7 @@ from convlab.arithmetic import (
     pool_output_size,
     receptive_field,
     same_padding,
+    tf_transpose_output_sizes,
     transposed_equivalent,
 )
 
@@ -209,7 +210,7 @@ def test_transposed_equivalent_dilated():
         (
             {"i": 2, "k": 4},
             ValueError,
-            "size 4 with `d`=1 spans d\\*\\(k-1\\)\\+1=4.*size 2 plus `p` 0 in all = 2",
+            "size 4 with `d`=1 spans d\\*\\(k-1\\)\\+1=4.*size 2 \\(`i`\\) plus 0 zeros of `p` = 2",
         ),
         ({"i": 4, "k": 3, "d": 2}, ValueError, "`d`=2 spans d\\*\\(k-1\\)\\+1=5"),
     ],
@@ -420,3 +421,38 @@ def test_receptive_field_conventions():
 def test_receptive_field_rejects(layers, exc, match):
     with pytest.raises(exc, match=match):
         receptive_field(layers)
+
+
+# --------------------------------------------------------------------------- TensorFlow transposed sizes
+
+
+def _tf_forward(o, k, s, padding):
+    """TensorFlow's conv2d output size (tensorflow/core/framework/kernel_shape_util.cc)."""
+    if padding == "SAME":
+        return (o + s - 1) // s
+    return (o - k + s) // s if o >= k else 0
+
+
+@pytest.mark.parametrize("padding", ["SAME", "VALID", "same"])
+def test_tf_transpose_output_sizes_is_the_set_tf_accepts(padding):
+    for i, k, s in itertools.product(range(1, 6), range(1, 6), range(1, 5)):
+        accepted = [o for o in range(1, 40) if _tf_forward(o, k, s, padding.upper()) == i]
+        sizes = tf_transpose_output_sizes(i, k, s, padding)
+        assert list(sizes) == accepted, (i, k, s, padding)
+        assert len(sizes) == s
+
+
+@pytest.mark.parametrize(
+    "kwargs,exc,match",
+    [
+        ({"i": 0}, ValueError, "`i`"),
+        ({"k": 1.0}, TypeError, "`k`"),
+        ({"s": 0}, ValueError, "`s`"),
+        ({"padding": "FULL"}, ValueError, "`padding`"),
+        ({"padding": 1}, TypeError, "`padding`"),
+    ],
+)
+def test_tf_transpose_output_sizes_rejects(kwargs, exc, match):
+    args = {"i": 3, "k": 3, "s": 2, **kwargs}
+    with pytest.raises(exc, match=match):
+        tf_transpose_output_sizes(**args)

@@ -5,7 +5,10 @@
   ``_config.yml`` -> ``repository.url`` and ``repository.branch`` (the one place the repository
   lives), collapsed on the website;
 - every chapter in ``_toc.yml`` exists and every chapter file is in ``_toc.yml``;
-- exercise links at the end of chapters point at release notebooks that exist, through the same URL.
+- exercise links at the end of chapters point at release notebooks that exist, through the same URL;
+- every code line fits the book's code column (79 characters), so nothing is cut off on the site;
+- no cell relies on the ``raises-exception`` tag (Colab ignores it and "Run all" would stop there):
+  cells that show an error on purpose catch it and print the message.
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ except importlib.metadata.PackageNotFoundError:
             "pip could not install the course package; its output is above. "
             "Check that the runtime is connected to the internet, then run "
             "this cell again."
-        )
+        ) from None
 import convlab
 
 if getattr(convlab, "__distribution__", None) != "convlab-course":
@@ -97,6 +100,51 @@ def _toc_files(node) -> list[str]:
 
 def test_there_are_notebooks():
     assert len(CHAPTER_NOTEBOOKS) >= 8
+
+
+MAX_CODE_LINE = 79  # the book's code column shows about 80 characters
+HIDDEN_TESTS = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS", re.DOTALL)
+LINE_CHECKED = CHAPTER_NOTEBOOKS + sorted((ROOT / "exercises").glob("*/*/*.ipynb"))
+
+
+def _long_code_lines(path: Path) -> list[str]:
+    """Code lines over the limit; hidden tests (instructors' only, never shown) are exempt."""
+    return [
+        f"cell {i}, line {j + 1} ({len(line)} characters): {line}"
+        for i, cell in enumerate(_cells(path))
+        if cell["cell_type"] == "code"
+        for j, line in enumerate(re.sub(HIDDEN_TESTS, "", _source(cell)).splitlines())
+        if len(line) > MAX_CODE_LINE
+    ]
+
+
+@pytest.mark.parametrize("path", LINE_CHECKED, ids=_ids(LINE_CHECKED))
+def test_code_lines_fit_the_page(path):
+    long = _long_code_lines(path)
+    assert not long, f"{path.name}: code lines over {MAX_CODE_LINE} characters:\n" + "\n".join(long)
+
+
+def test_long_code_line_is_detected(tmp_path):
+    cell = {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None}
+    nb = {"cells": [dict(cell, source=["x = 1\n", "y = " + "1 + " * 20 + "1"])]}
+    (tmp_path / "nb.ipynb").write_text(json.dumps(nb))
+    assert len(_long_code_lines(tmp_path / "nb.ipynb")) == 1
+    nb["cells"][0]["source"] = ["x = 1\n", "y = " + "1" * (MAX_CODE_LINE - 4)]
+    (tmp_path / "nb.ipynb").write_text(json.dumps(nb))
+    assert _long_code_lines(tmp_path / "nb.ipynb") == []
+    hidden = "### BEGIN HIDDEN TESTS\ncheck(" + "x, " * 30 + ")\n### END HIDDEN TESTS"
+    nb["cells"][0]["source"] = [hidden]
+    (tmp_path / "nb.ipynb").write_text(json.dumps(nb))
+    assert _long_code_lines(tmp_path / "nb.ipynb") == []
+
+
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=_ids(ALL_NOTEBOOKS))
+def test_no_raises_exception_tag(path):
+    for i, cell in enumerate(_cells(path)):
+        tags = cell.get("metadata", {}).get("tags", [])
+        assert "raises-exception" not in tags, (
+            f"cell {i} of {path.name} is tagged raises-exception: catch the error and print it instead"
+        )
 
 
 @pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=_ids(ALL_NOTEBOOKS))

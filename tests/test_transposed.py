@@ -14,10 +14,14 @@ from hypothesis import strategies as st
 from convlab import functional as F
 from convlab.arithmetic import same_padding
 from convlab.transposed import (
+    INPUT,
+    INSERTED,
+    PADDING,
     conv_transpose2d_matrix,
     conv_transpose2d_scatter,
     conv_transpose2d_zero_insert,
     tf_conv2d_transpose,
+    transposed_canvas,
     zero_insert,
 )
 
@@ -289,3 +293,41 @@ def test_tf_error_lists_consistent_sizes():
     # Like TensorFlow, refuse an impossible output_shape; say which heights would work.
     with pytest.raises(ValueError, match=r"maps 7 pixels to 4.*5 to 6"):
         tf_conv2d_transpose(np.ones((1, 3, 3, 1)), np.ones((3, 3, 1, 1)), [1, 7, 5, 1], 2)
+
+
+# --------------------------------------------------------------------------- the canvas
+
+
+@pytest.mark.parametrize(
+    ("k", "s", "p", "op", "d"),
+    [(3, 2, 1, 1, 1), (4, 3, 0, 2, 1), (3, 1, 2, 0, 1), (2, 2, 0, 0, 2), (3, 2, 3, 1, 1), (3, 1, 1, 1, 2)],
+)
+def test_transposed_canvas_convolved_is_torch_conv_transpose(rng, k, s, p, op, d):
+    x = rng.standard_normal((3, 4))
+    w = rng.standard_normal((k, k))
+    canvas = transposed_canvas(x, k, s, p, op, d)
+    flipped = torch.from_numpy(w[::-1, ::-1].copy())[None, None]
+    out = tF.conv2d(torch.from_numpy(canvas.values)[None, None], flipped, dilation=d)
+    kw = {"stride": s, "padding": p, "output_padding": op, "dilation": d}
+    expected = _torch_transpose(x[None, None], w[None, None], None, **kw)
+    np.testing.assert_allclose(
+        out.numpy(), expected, rtol=1e-12, atol=1e-12
+    )  # float64, summed in another order
+    reach = d * (k - 1) - p
+    assert canvas.before == (reach, reach) and canvas.after == (reach + op, reach + op)
+    assert canvas.kind.shape == canvas.values.shape
+    assert np.all(canvas.values[canvas.kind != INPUT] == 0)
+    if reach >= 0:  # nothing cropped: every pixel is there, in order, between the inserted zeros
+        stretched = ((3 - 1) * s + 1) * ((4 - 1) * s + 1)
+        np.testing.assert_array_equal(canvas.values[canvas.kind == INPUT], x.ravel())
+        assert np.count_nonzero(canvas.kind == INSERTED) == stretched - x.size
+        assert np.count_nonzero(canvas.kind == PADDING) == canvas.kind.size - stretched
+
+
+def test_transposed_canvas_rejects():
+    with pytest.raises(ValueError, match="`output_padding` must be smaller than `stride` or `dilation`"):
+        transposed_canvas(np.ones((2, 2)), 3, stride=2, output_padding=2)
+    with pytest.raises(ValueError, match="`input`"):
+        transposed_canvas(np.ones(3), 3)
+    with pytest.raises(TypeError, match="`kernel_size`"):
+        transposed_canvas(np.ones((2, 2)), 3.0)

@@ -165,7 +165,6 @@ def test_animation_html_rejects_bad_arguments(kwargs, exc, name):
     anim = FuncAnimation(fig, lambda i: [], frames=1)
     with pytest.raises(exc, match=f"`{name}`"):
         animation_html(anim, **kwargs)
-    anim._draw_was_started = True  # silence "deleted without rendering"
 
 
 def test_animation_html_rejects_non_animations():

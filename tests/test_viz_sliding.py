@@ -56,15 +56,15 @@ def test_transposed_geometry_equals_torch_and_the_drawn_windows(i, k, s, p, a):
 
 def test_sliding_window_animation_frames_and_numbers():
     anim = sliding_window_animation(4, 3, input=np.arange(16).reshape(4, 4), weight=np.eye(3))
-    assert anim._save_count == 4
-    ax_in, ax_out = anim._fig.axes
-    anim._func(3)
+    assert anim.n_frames == 4
+    ax_in, ax_out = anim.figure.axes
+    anim.draw_frame(3)
     out = _numbers(ax_out)
     expected = torch.nn.functional.conv2d(torch.arange(16.0).reshape(1, 1, 4, 4), torch.eye(3)[None, None])[
         0, 0
     ].numpy()
     assert out == [f"{v:g}" for v in expected.ravel()]
-    anim._func(0)
+    anim.draw_frame(0)
     assert _numbers(ax_out) == [f"{expected[0, 0]:g}"]
     assert [str(v) for v in range(16)] == [t for t in _numbers(ax_in) if len(t) <= 2][:16]
     html = animation_html(anim).data
@@ -72,10 +72,12 @@ def test_sliding_window_animation_frames_and_numbers():
 
 
 def test_transposed_animation_has_one_frame_per_output_cell():
-    anim = sliding_window_animation(2, 3, 2, 0, transposed=True, numbers_shown=False)
-    assert anim._save_count == 25
-    assert len(anim._fig.axes) == 2
-    anim._draw_was_started = True
+    anim = sliding_window_animation(2, 3, 2, 0, transposed=True, numbers_shown=False, dpi=20)
+    assert anim.n_frames == 25 == window_geometry(2, 3, 2, 0, transposed=True).output.size
+    assert len(anim.figure.axes) == 2
+    assert animation_html(anim).data.count("data:image/png;base64") == 25  # what the page plays
+    with pytest.raises(ValueError, match="`t`"):
+        anim.draw_frame(25)
 
 
 @pytest.mark.parametrize(
@@ -83,7 +85,7 @@ def test_transposed_animation_has_one_frame_per_output_cell():
     [
         ({"i": 0, "k": 3}, ValueError, "`i`"),
         ({"i": 4, "k": 2.0}, TypeError, "`k`"),
-        ({"i": 2, "k": 5}, ValueError, "no output"),
+        ({"i": 2, "k": 5}, ValueError, "kernel does not fit the padded input"),
         ({"i": 10, "k": 3}, ValueError, "`max_frames`"),
         ({"i": 4, "k": 3, "output_padding": 1}, ValueError, "`output_padding`"),
         ({"i": 4, "k": 3, "s": 2, "transposed": True, "output_padding": 2}, ValueError, "`output_padding`"),
@@ -99,13 +101,12 @@ def test_sliding_window_animation_rejects_bad_arguments(kwargs, exc, name):
 def test_flip_and_slide_frames_title_and_output():
     f, g = [1, 2, 3], [0, 1, 0.5]
     anim = flip_and_slide_animation(f, g)
-    assert anim._save_count == 5
-    (ax,) = anim._fig.axes
-    anim._func(4)
+    assert anim.n_frames == 5
+    (ax,) = anim.figure.axes
+    anim.draw_frame(4)
     expected = np.convolve(f, g)
     assert ax.get_title().endswith(f"= {expected[4]:g}")
     assert [f"{v:g}" for v in expected] == _numbers(ax)[-5 - 4 : -4]
-    anim._draw_was_started = True
     with pytest.raises(ValueError, match="`f`"):
         flip_and_slide_animation(np.zeros((2, 2)), g)
     with pytest.raises(ValueError, match="40"):
@@ -158,3 +159,33 @@ def test_arithmetic_cases_figure(transposed):
         assert sizes == [str(c.i) for c in DUMOULIN_VISIN_CASES]
     with pytest.raises(TypeError, match="`transposed`"):
         arithmetic_cases_figure(transposed=1)
+
+
+def _gradient_support(i, k, s, p, d, transposed, a, index):
+    """Input pixels that output cell ``index`` depends on, from torch autograd (all-ones kernel)."""
+    x = torch.rand(1, 1, i, i, dtype=torch.float64, requires_grad=True)
+    w = torch.ones(1, 1, k, k, dtype=torch.float64)
+    if transposed:
+        y = torch.nn.functional.conv_transpose2d(x, w, stride=s, padding=p, output_padding=a, dilation=d)
+    else:
+        y = torch.nn.functional.conv2d(x, w, stride=s, padding=p, dilation=d)
+    (grad,) = torch.autograd.grad(y[0, 0].flatten()[index], x)
+    return [tuple(int(v) for v in rc) for rc in np.argwhere(grad[0, 0].numpy() != 0)]
+
+
+@pytest.mark.parametrize(
+    ("i", "k", "s", "p", "d", "transposed", "a"),
+    [
+        (5, 3, 2, 1, 1, False, 0),
+        (7, 3, 1, 0, 2, False, 0),
+        (6, 2, 3, 2, 1, False, 0),
+        (3, 3, 2, 1, 1, True, 1),
+        (2, 4, 3, 0, 1, True, 0),
+        (3, 3, 1, 1, 2, True, 1),
+    ],
+)
+def test_geometry_reads_exactly_the_cells_autograd_finds(i, k, s, p, d, transposed, a):
+    geo = window_geometry(i, k, s, p, d, transposed=transposed, output_padding=a)
+    for index in range(geo.output.size):
+        assert geo.reads(index) == _gradient_support(i, k, s, p, d, transposed, a, index), index
+        assert len(geo.taps(index)) == k * k

@@ -33,9 +33,9 @@ def test_stamping_animation_frames_and_final_output_match_torch():
     w = np.arange(16.0).reshape(4, 4) % 3
     anim = stamping_animation(x, w, stride=3)
     assert isinstance(anim, FuncAnimation)
-    assert anim._save_count == x.size + 1
-    anim._func(x.size)  # the crop frame: the last axes holds the output
-    fig = anim._fig
+    assert anim.n_frames == x.size + 1
+    anim.draw_frame(x.size)  # the crop frame: the last axes holds the output
+    fig = anim.figure
     out = _grid_values(fig.axes[3], (7, 7))
     ref = F.conv_transpose2d(torch.tensor(x)[None, None], torch.tensor(w)[None, None], stride=3)[0, 0]
     np.testing.assert_allclose(out, ref.numpy())
@@ -45,11 +45,11 @@ def test_stamping_animation_frames_and_final_output_match_torch():
 def test_stamping_animation_canvas_shows_the_partial_sum():
     x = np.array([[1.0, 2.0], [3.0, 4.0]])
     anim = stamping_animation(x, np.ones((3, 3)), stride=2, padding=1, output_padding=1)
-    anim._func(0)  # first stamp: only the top-left 3x3 block of the 6x6 canvas is written
-    numbers = [t for t in _texts(anim._fig.axes[2]) if t]
+    anim.draw_frame(0)  # first stamp: only the top-left 3x3 block of the 6x6 canvas is written
+    numbers = [t for t in _texts(anim.figure.axes[2]) if t]
     assert numbers == ["1"] * 9
-    anim._func(4)
-    assert anim._fig.axes[3].get_title() == "output 4x4"  # (2-1)*2 - 2 + 3 + 1
+    anim.draw_frame(4)
+    assert anim.figure.axes[3].get_title() == "output 4x4"  # (2-1)*2 - 2 + 3 + 1
 
 
 @pytest.mark.parametrize(

@@ -25,6 +25,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("release", help="generate release/ and check that solutions pass and stubs fail")
     p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT", help="default: all")
     p.add_argument("--no-validate", action="store_true", help="skip executing source and release notebooks")
+    p.add_argument("--zip", action="store_true", help="also write lms/<assignment>.zip for an LMS upload")
 
     p = sub.add_parser("collect", help="place LMS/Colab downloads (folder or zip) into submitted/")
     p.add_argument("assignment", metavar="ASSIGNMENT")
@@ -49,11 +50,33 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
+    p = sub.add_parser("report", help="the class's misconceptions, score distributions and statuses")
+    p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT")
+    p.add_argument("--all", action="store_true", help="every assignment")
+    p.add_argument("--to", default=None, help="output folder (default <course>/reports)")
+
     p = sub.add_parser("feedback", help="per-student HTML feedback without hidden tests")
     p.add_argument("assignment", metavar="ASSIGNMENT")
+    p.add_argument(
+        "--zip",
+        action="store_true",
+        help="also write lms/<assignment>-feedback.zip for a bulk upload",
+    )
 
-    p = sub.add_parser("export", help="CSV: student, assignment, score, max_score, status, reason")
-    p.add_argument("--to", default="grades.csv", help="output file (default grades.csv; '-' for stdout)")
+    p = sub.add_parser("export", help="grades as CSV, or as a Canvas gradebook / Moodle grading worksheet")
+    p.add_argument(
+        "--format",
+        choices=("csv", "canvas", "moodle"),
+        default="csv",
+        help="csv: one row per student and assignment; canvas: one gradebook import for the course; "
+        "moodle: one grading worksheet per assignment (default csv)",
+    )
+    p.add_argument(
+        "--to",
+        default=None,
+        help="output file, or folder for moodle (default grades.csv, grades-canvas.csv, grades-moodle/; "
+        "'-' for stdout)",
+    )
     p.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
     return parser
 
@@ -80,6 +103,10 @@ def _release(course, args) -> int:
         for problem in result.problems:
             print("  " + problem.replace("\n", "\n    "))
         failed += bool(result.problems)
+        if args.zip and not result.problems:
+            from .release import release_zip
+
+            print(f"  {release_zip(course, result.assignment)}")
     return 1 if failed else 0
 
 
@@ -114,6 +141,24 @@ def _autograde(course, args) -> int:
         counts[record["status"]] = counts.get(record["status"], 0) + 1
     summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
     print(f"{args.assignment}: {len(records)} graded ({summary or 'none'}); seed {', '.join(sorted(seeds))}")
+    if records:
+        from .report import class_report, summary_lines
+
+        print("Most frequent diagnoses (convlab-course report for the whole table):")
+        print("\n".join(summary_lines(class_report(course, args.assignment))[1:]) or "  none")
+    return 0
+
+
+def _report(course, args) -> int:
+    from .report import write_report
+
+    names = course.assignments() if args.all else args.assignments
+    if not names:
+        raise ValueError("`report` needs an ASSIGNMENT or --all; got neither")
+    for name in names:
+        report = write_report(course, name, args.to)
+        folder = Path(args.to) if args.to else course.root / "reports"
+        print(f"{name}: {len(report.results)} students -> {folder / (name + '.html')}")
     return 0
 
 
@@ -125,17 +170,39 @@ def _feedback(course, args) -> int:
     print(f"{args.assignment}: feedback for {len(results) - len(missing)} students")
     if missing:
         print("  none for (not graded, or grading failed): " + ", ".join(missing))
+    if args.zip:
+        from .feedback import feedback_zip
+
+        path, count = feedback_zip(course, args.assignment)
+        print(f"  {count} feedback files in {path}")
     return 0
 
 
 def _export(course, args) -> int:
-    from .export import export_csv
+    from .export import export_canvas, export_csv, export_moodle
 
-    text = export_csv(course, None if args.to == "-" else args.to, args.assignment)
-    if args.to == "-":
+    if args.format == "moodle":
+        folder = Path(args.to or "grades-moodle")
+        if args.to != "-":
+            folder.mkdir(parents=True, exist_ok=True)
+        for name in args.assignment or course.assignments():
+            target = None if args.to == "-" else folder / f"{name}.csv"
+            text, unmatched = export_moodle(course, name, target)
+            if target is None:
+                sys.stdout.write(text)
+            else:
+                print(f"{name}: {text.count(chr(10)) - 1} rows written to {target}")
+            if unmatched:
+                print(f"  not in the worksheet (no Moodle participant id): {', '.join(unmatched)}")
+        return 0
+    write = export_canvas if args.format == "canvas" else export_csv
+    to = args.to or ("grades-canvas.csv" if args.format == "canvas" else "grades.csv")
+    text = write(course, None if to == "-" else to, args.assignment)
+    if to == "-":
         sys.stdout.write(text)
     else:
-        print(f"{text.count(chr(10)) - 1} rows written to {args.to}")
+        header_rows = 2 if args.format == "canvas" else 1
+        print(f"{text.count(chr(10)) - header_rows} rows written to {to}")
     return 0
 
 
@@ -143,6 +210,7 @@ _COMMANDS = {
     "release": _release,
     "collect": _collect,
     "autograde": _autograde,
+    "report": _report,
     "feedback": _feedback,
     "export": _export,
 }

@@ -10,7 +10,9 @@ Input is a folder or a zip file. Names seen in the wild, all understood here::
     bob/homework.ipynb                             the only notebook in a student's folder
 
 Each notebook goes to ``submitted/<student>/<assignment>/<assignment>.ipynb`` with a
-``timestamp.txt`` (UTC). The newest hand-in wins, by the zip entry's time or the file's mtime
+``timestamp.txt`` (UTC); the LMS it came from (Canvas or Moodle, read off its name) is recorded
+in ``collected/<assignment>.json`` (see :mod:`convlab.course.lms`).
+The newest hand-in wins, by the zip entry's time or the file's mtime
 (ties go to the higher browser copy number): an older file never replaces a newer submission,
 neither within one download nor against what ``submitted/`` already holds. What cannot be placed
 is reported, never guessed.
@@ -25,6 +27,7 @@ from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
 from .layout import Course
+from .lms import lms_origin, record_origins
 
 __all__ = ["Candidate", "CollectReport", "collect", "parse_submission_name", "newest"]
 
@@ -190,6 +193,7 @@ def collect(course: Course, assignment: str, path: str | Path) -> CollectReport:
         per_folder[parent] = per_folder.get(parent, 0) + 1
 
     report = CollectReport()
+    origins: dict[str, dict] = {}
     by_student: dict[str, list[Candidate]] = {}
     for rel, stamp, load in entries:
         parent = rel.rsplit("/", 1)[0] if "/" in rel else ""
@@ -214,6 +218,9 @@ def collect(course: Course, assignment: str, path: str | Path) -> CollectReport:
         if existing is not None and existing > pick.timestamp:
             report.placed.append((student, pick.name, "kept newer submission"))
             continue
+        origin = lms_origin(pick.name)
+        if origin is not None:
+            origins[student] = origin
         if existing is not None and target.exists() and target.read_bytes() == data:
             report.placed.append((student, pick.name, "unchanged"))
             continue
@@ -222,4 +229,6 @@ def collect(course: Course, assignment: str, path: str | Path) -> CollectReport:
         target.write_bytes(data)
         (dest / "timestamp.txt").write_text(pick.timestamp.isoformat(sep=" ") + "\n")
         report.placed.append((student, pick.name, action))
+    if origins:
+        record_origins(course, assignment, origins)
     return report

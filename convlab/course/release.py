@@ -17,7 +17,7 @@ import nbformat
 
 from .layout import Course
 
-__all__ = ["ReleaseResult", "release"]
+__all__ = ["ReleaseResult", "release", "release_zip", "solution_code"]
 
 
 @dataclass
@@ -45,6 +45,21 @@ def _validate(course: Course, assignment: str) -> list[str]:
         for cell in validator.validate(str(untouched)).get("passed", []):
             problems.append(f"the untouched release passes a test cell (free points):\n{cell['source']}")
     return problems
+
+
+def solution_code(course: Course, assignment: str) -> dict[str, str]:
+    """``{grade_id: code}`` of the source's solution cells, as a student who solved them would write
+    them (the ``### BEGIN/END SOLUTION`` marker lines removed)."""
+    source = nbformat.read(course.source(assignment), as_version=4)
+    return {
+        cell.metadata["nbgrader"]["grade_id"]: "\n".join(
+            line
+            for line in cell.source.splitlines()
+            if "## BEGIN SOLUTION" not in line and "## END SOLUTION" not in line
+        )
+        for cell in source.cells
+        if cell.metadata.get("nbgrader", {}).get("solution")
+    }
 
 
 def _with_hidden_tests(course: Course, assignment: str):
@@ -89,3 +104,20 @@ def release(
             result.problems += _validate(course, name)
         results.append(result)
     return results
+
+
+def release_zip(course: Course, assignment: str) -> Path:
+    """``lms/<assignment>.zip``: the student files of ``release/<assignment>/``, for an LMS upload."""
+    from .lms import write_zip
+
+    folder = course.release(assignment).parent
+    if not folder.is_dir():
+        raise ValueError(
+            f"`assignment` has no release folder (run release first); got assignment={assignment!r}"
+        )
+    members = {
+        f"{assignment}/{p.relative_to(folder).as_posix()}": p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and ".ipynb_checkpoints" not in p.parts
+    }
+    return write_zip(course.root / "lms" / f"{assignment}.zip", members)

@@ -2,10 +2,11 @@
 
 Deep-learning "convolution" is cross-correlation: the kernel is not flipped. ``conv2d`` is an
 im2col (as :func:`convlab.functional.unfold`) followed by one matrix product per group, done in
-cache-sized pieces. ``conv_transpose2d`` is its adjoint: without dilation it runs as a single
-stride-1 convolution that produces all ``stride**2`` output phases at once (the sub-pixel view);
-with dilation, as a matrix product to columns followed by a col2im scatter-add (as
-:func:`convlab.functional.fold`). The 1-D versions run the 2-D code on a height-1 image.
+cache-sized pieces. ``conv_transpose2d`` is its adjoint: without dilation, with finite operands and
+no more phases than kernel taps it runs as a single stride-1 convolution that produces all
+``stride**2`` output phases at once (the sub-pixel view); otherwise as a matrix product to
+columns followed by a col2im scatter-add (as :func:`convlab.functional.fold`), which adds only
+the products that reach each output. The 1-D versions run the 2-D code on a height-1 image.
 The chapters :doc:`/chapters/conv2d` and :doc:`/chapters/transposed_conv` build both from loops
 first.
 """
@@ -20,12 +21,13 @@ from convlab._validate import (
     IntPair,
     _pair,
     _single,
+    check_allocation,
     check_array,
     check_choice,
     check_positive,
     result_dtype,
 )
-from convlab.arithmetic import _check_fits, _conv_size, _transpose_size, _transpose_sizes
+from convlab.arithmetic import _check_fits, _conv_size, _torch_same_padding, _transpose_size, _transpose_sizes
 from convlab.functional import _pieces
 from convlab.functional.im2col import _col2im, _windows
 
@@ -186,8 +188,23 @@ def _conv_transpose2d_core(
     groups: int,
     bias: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Adjoint of :func:`_conv2d_core` (plus ``bias``): ``w (C_in, C_out/g, kh, kw)``; sizes validated."""
-    if dilation == (1, 1):
+    """Adjoint of :func:`_conv2d_core` (plus ``bias``): ``w (C_in, C_out/g, kh, kw)``; sizes validated.
+
+    The sub-pixel route (:func:`_conv_transpose2d_phases`) is the fast one, but it multiplies
+    zero taps (the sub-kernels are padded to ``ceil(k / s)`` taps) and zero padding, so it
+    only runs on finite input and weights (where ``0 * x = 0``), and only while the
+    ``s_h s_w`` phases, one Python step each, are not more than the ``k_h k_w`` taps of the
+    scatter route. Otherwise each output gets exactly the products that reach it (a NaN or an
+    infinity lands where PyTorch puts it), and a stride far larger than the kernel costs
+    ``k_h k_w`` strided writes, not ``s_h s_w`` phases.
+    """
+    (sh, sw), (kh, kw) = stride, w.shape[2:]
+    if (
+        dilation == (1, 1)
+        and sh * sw <= kh * kw
+        and bool(np.isfinite(x).all())
+        and bool(np.isfinite(w).all())
+    ):
         return _conv_transpose2d_phases(x, w, stride, padding, out_size, groups, bias)
     n, c, h, wd = x.shape
     _, fg, kh, kw = w.shape
@@ -291,8 +308,7 @@ def _conv_nd(input, weight, bias, stride, padding, dilation, groups, spatial: in
         if padding == "valid":
             pads = (0, 0, 0, 0)
         else:  # torch: total d*(k-1), the odd extra zero on the bottom/right
-            th, tw = d[0] * (kh - 1), d[1] * (kw - 1)
-            pads = (th // 2, th - th // 2, tw // 2, tw - tw // 2)
+            pads = (*_torch_same_padding(kh, d[0]), *_torch_same_padding(kw, d[1]))
     else:
         p = _spatial(padding, "padding", spatial, 0)
         pads = (p[0], p[0], p[1], p[1])
@@ -302,7 +318,14 @@ def _conv_nd(input, weight, bias, stride, padding, dilation, groups, spatial: in
     ):
         if spatial == 1 and axis == "height":
             continue
-        _check_fits(size, k, dd, before + after, axis if spatial == 2 else None, ("dilation", "padding"))
+        _check_fits(
+            size, k, dd, before + after, axis if spatial == 2 else None, ("input", "dilation", "padding")
+        )
+    check_allocation(
+        (n, c, h + pads[0] + pads[1], wd + pads[2] + pads[3]),
+        np.dtype(dtype).itemsize,
+        f"the input padded by `padding`={padding!r}",
+    )
     out = _conv2d_core(
         _cast(x, dtype), _cast(w, dtype), s, pads, d, groups, None if b is None else _cast(b, dtype)
     )
@@ -340,6 +363,11 @@ def _conv_transpose_nd(
     axes = slice(2 - spatial, None)  # a 1-D operator reports its one axis
     size = (1,) * (2 - spatial) + _transpose_sizes(
         (h, wd)[axes], (kh, kw)[axes], s[axes], p[axes], op[axes], d[axes]
+    )
+    check_allocation(
+        (n, fg * groups, *size),
+        np.dtype(dtype).itemsize,
+        f"the output of `stride`={stride!r}, `padding`={padding!r}, `dilation`={dilation!r}",
     )
     bias = None if b is None else _cast(b, dtype)
     out = _conv_transpose2d_core(_cast(x, dtype), _cast(w, dtype), s, p, size, d, groups, bias)

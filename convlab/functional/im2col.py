@@ -10,14 +10,10 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from convlab._validate import IntPair, _pair, check_array
+from convlab._validate import IntPair, _pair, check_allocation, check_array
+from convlab.arithmetic import _conv_size, _conv_sizes
 
 __all__ = ["unfold", "fold"]
-
-
-def _blocks(size: int, k: int, s: int, p: int, d: int) -> int:
-    """Number of block positions along one axis (may be <= 0: the caller reports it)."""
-    return (size + 2 * p - d * (k - 1) - 1) // s + 1
 
 
 def _block_arguments(kernel_size, dilation, padding, stride) -> tuple[tuple[int, int], ...]:
@@ -46,8 +42,10 @@ def _windows(
     """Read-only view ``(N, C, kh, kw, Ho, Wo)`` of the blocks of an already padded ``(N, C, H, W)``."""
     n, c, h, w = x.shape
     (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
-    ho = (h - dh * (kh - 1) - 1) // sh + 1
-    wo = (w - dw * (kw - 1) - 1) // sw + 1
+    ho, wo = _conv_size(h, kh, sh, 0, dh), _conv_size(w, kw, sw, 0, dw)
+    # a single block position has no step: any stride is 1 there (a stride of 10**18 would
+    # overflow the byte strides of the view)
+    sh, sw = (sh if ho > 1 else 1), (sw if wo > 1 else 1)
     bn, bc, bh, bw = x.strides
     return as_strided(
         x, (n, c, kh, kw, ho, wo), (bn, bc, bh * dh, bw * dw, bh * sh, bw * sw), writeable=False
@@ -142,12 +140,12 @@ def unfold(
     if unbatched:
         x = x[None]
     n, c, h, w = x.shape
-    lh, lw = (_blocks((h, w)[a], k[a], s[a], p[a], d[a]) for a in range(2))
-    if lh <= 0 or lw <= 0:
-        raise ValueError(
-            f"no block fits: `kernel_size`={k} with `dilation`={d} is larger than the padded input "
-            f"{(h + 2 * p[0], w + 2 * p[1])} (input {(h, w)}, `padding`={p})"
-        )
+    lh, lw = _conv_sizes((h, w), k, s, p, d)  # raises when no block fits
+    check_allocation(
+        (n, c, x.shape[2] + 2 * p[0], x.shape[3] + 2 * p[1]),
+        x.itemsize,
+        f"the input padded by `padding`={padding!r}",
+    )
     cols = _windows(_pad2d(x, p[0], p[0], p[1], p[1]), k, s, d).reshape(n, c * k[0] * k[1], lh * lw)
     if not cols.flags.writeable:  # reshape returned a view of the input: hand back a fresh array
         cols = cols.copy()
@@ -217,7 +215,7 @@ def fold(
             f"`input` must have C * kh * kw rows; got {ckk} rows, not divisible by "
             f"kh * kw = {k[0] * k[1]} (`kernel_size`={k})"
         )
-    lh, lw = (_blocks(size[a], k[a], s[a], p[a], d[a]) for a in range(2))
+    lh, lw = (_conv_size(size[a], k[a], s[a], p[a], d[a]) for a in range(2))
     if lh <= 0 or lw <= 0 or lh * lw != length:
         raise ValueError(
             f"`input` must have L = {max(lh, 0) * max(lw, 0)} columns (blocks {max(lh, 0)} x {max(lw, 0)} "

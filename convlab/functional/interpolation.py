@@ -3,8 +3,11 @@
 Every mode here is *separable*: the value at output pixel ``(i, j)`` is a weighted sum over
 input rows times a weighted sum over input columns. So each spatial axis gets its own small
 table, computed once: for every output position, the input positions it reads (``taps``) and
-their weights. The table becomes a dense ``(out, in)`` interpolation matrix, and resizing an
-axis is one matrix product along that axis. Nearest modes are pure gathers (``numpy.take``).
+their weights. Resizing an axis gathers each tap and adds it, weighted (two taps for linear,
+four for cubic), so the work and memory grow with the output, never with ``out * in``; a short
+axis of finite input instead turns the table into a small dense ``(out, in)`` matrix and
+resizes with one matrix product, which is faster there.
+Nearest modes are pure gathers (``numpy.take``).
 
 The coordinate mapping follows PyTorch exactly, including its two less obvious rules:
 
@@ -26,13 +29,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from convlab._validate import _ntuple, check_array, check_choice
+from convlab._validate import _ntuple, check_allocation, check_array, check_choice
 
 __all__ = ["interpolate"]
 
 _NEAREST_MODES = ("nearest", "nearest-exact")
 _MODES = ("nearest", "nearest-exact", "linear", "bilinear", "bicubic")
 _MODE_NDIM = {"linear": 3, "bilinear": 4, "bicubic": 4}
+_DENSE_ENTRIES = 1 << 18  # largest (out, in) matrix used for an axis (2 MiB in float64)
 _CUBIC_A = -0.75  # PyTorch's (and OpenCV's) choice for the cubic convolution kernel
 
 Size = int | Sequence[int]
@@ -79,7 +83,7 @@ def interpolate(
     ValueError
         If both or neither of ``size`` and ``scale_factor`` are given, ``mode`` is unknown or does
         not fit ``input.ndim``, ``align_corners`` is set for a nearest mode, a size or factor is
-        not positive, or the output would be empty.
+        not positive, or the output would be empty or larger than this machine's physical memory.
 
     See Also
     --------
@@ -151,6 +155,11 @@ def interpolate(
 
     in_sizes = x.shape[2:]
     out_sizes, scales = _output_sizes(in_sizes, size, scale_factor, recompute_scale_factor)
+    check_allocation(
+        (*x.shape[:2], *out_sizes),
+        x.itemsize,
+        f"the output of `size`={size!r}, `scale_factor`={scale_factor!r}",
+    )
 
     # Coordinates are computed in the input's precision, as PyTorch does (float32 for float32).
     coord_dtype = np.float64 if x.dtype == np.float64 else np.float32
@@ -173,9 +182,19 @@ def interpolate(
     work_dtype = np.float64 if x.dtype == np.float64 else np.float32
     # Resize the axis that shrinks the data most first: less work for the second product.
     order = sorted(zip(axes, in_sizes, out_sizes, scales, strict=True), key=lambda t: t[2] / t[1])
+    # A small dense (out, in) matrix product is fastest, and exact enough for finite input; large
+    # axes, and input with NaN or infinities (which a product would spread to every output),
+    # take the gather of the 2 or 4 taps per output.
+    finite = bool(np.isfinite(x).all())
     for axis, n, m, s in order:
-        matrix = _interpolation_matrix(n, m, s, align_corners, cubic, coord_dtype).astype(work_dtype)
-        out = _apply_along(out.astype(work_dtype, copy=False), matrix, axis)
+        out = out.astype(work_dtype, copy=False)
+        if finite and n * m <= _DENSE_ENTRIES:
+            matrix = _interpolation_matrix(n, m, s, align_corners, cubic, coord_dtype).astype(work_dtype)
+            out = _apply_along(out, matrix, axis)
+        else:
+            index, weights = _taps(n, m, s, align_corners, cubic, coord_dtype)
+            with np.errstate(invalid="ignore"):  # inf * 0 is NaN, as in PyTorch
+                out = _apply_taps(out, index, weights.astype(work_dtype), axis)
     return out.astype(x.dtype, copy=False)
 
 
@@ -205,6 +224,10 @@ def _output_sizes(
     factors = _scale_factors(scale_factor, dim)
     out_sizes = []
     for n, f in zip(in_sizes, factors, strict=True):
+        if not math.isfinite(n * f):
+            raise ValueError(
+                f"`scale_factor` is too large: {n} * {f} overflows; got scale_factor={scale_factor!r}"
+            )
         m = math.floor(n * f)
         if m < 1:
             raise ValueError(
@@ -305,8 +328,9 @@ def _taps(
     left = np.minimum(np.floor(src).astype(np.int64), n - 1)
     t = np.clip(src - left.astype(dtype), dtype(0), dtype(1))
     if not cubic:
-        if m == n:  # PyTorch copies the input unchanged when the size does not change
-            return np.arange(m)[:, None], np.ones((m, 1), dtype)
+        if m == n:  # PyTorch keeps the values when the size does not change: x = 1 * x + 0 * x
+            same = np.arange(m)  # (so an infinity becomes NaN there, as in PyTorch)
+            return np.stack([same, same], axis=1), np.stack([np.ones(m, dtype), np.zeros(m, dtype)], axis=1)
         right = np.minimum(left + 1, n - 1)
         return np.stack([left, right], axis=1), np.stack([1 - t, t], axis=1)
     a = dtype(_CUBIC_A)
@@ -325,6 +349,25 @@ def _cubic_near(d: np.ndarray, a: np.floating) -> np.ndarray:
 def _cubic_far(d: np.ndarray, a: np.floating) -> np.ndarray:
     """Keys' kernel for distances ``1 <= d <= 2``: ``a|d|^3 - 5a|d|^2 + 8a|d| - 4a``."""
     return ((a * d - 5 * a) * d + 8 * a) * d - 4 * a
+
+
+def _apply_taps(x: np.ndarray, index: np.ndarray, weights: np.ndarray, axis: int) -> np.ndarray:
+    """Resize ``x`` along ``axis``: output ``o`` is ``sum_t weights[o, t] * x[index[o, t]]``.
+
+    One gather and one multiply-add per tap (2 for linear, 4 for cubic), as PyTorch's kernels
+    do: memory is the size of the output, and every output reads only its own taps, so a NaN or
+    an infinity reaches only the outputs whose taps include it (a zero weight still multiplies
+    its tap, as in PyTorch: ``0 * inf`` is NaN there too).
+    """
+    shape = [1] * x.ndim
+    shape[axis] = index.shape[0]
+    out = np.take(x, index[:, 0], axis=axis)
+    out *= weights[:, 0].reshape(shape)
+    for t in range(1, index.shape[1]):
+        part = np.take(x, index[:, t], axis=axis)
+        part *= weights[:, t].reshape(shape)
+        out += part
+    return out
 
 
 def _interpolation_matrix(

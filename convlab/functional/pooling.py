@@ -21,7 +21,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from convlab._validate import _is_int, _pair, check_array
-from convlab.arithmetic import _pool_size
+from convlab.arithmetic import _extent, _pool_size, _transpose_size
 
 __all__ = ["max_pool2d", "max_unpool2d", "avg_pool2d"]
 
@@ -123,7 +123,7 @@ def max_pool2d(
         )
 
     # Pad with -inf (and mark padded positions with index -1) far enough for the last window.
-    span_h, span_w = dh * (kh - 1) + 1, dw * (kw - 1) + 1
+    span_h, span_w = _extent(kh, dh), _extent(kw, dw)
     extra_h = max(0, (oh - 1) * sh + span_h - height - ph)
     extra_w = max(0, (ow - 1) * sw + span_w - width - pw)
     pad = [(0, 0)] * (x.ndim - 2) + [(ph, extra_h), (pw, extra_w)]
@@ -225,7 +225,7 @@ def max_unpool2d(
     kh, kw = _pair(kernel_size, "kernel_size")
     sh, sw = (kh, kw) if _is_default_stride(stride) else _pair(stride, "stride")
     ph, pw = _pair(padding, "padding", minimum=0)
-    default = ((x.shape[-2] - 1) * sh + kh - 2 * ph, (x.shape[-1] - 1) * sw + kw - 2 * pw)
+    default = (_transpose_size(x.shape[-2], kh, sh, ph, 0, 1), _transpose_size(x.shape[-1], kw, sw, pw, 0, 1))
     if output_size is None:
         oh, ow = default
         if oh < 1 or ow < 1:

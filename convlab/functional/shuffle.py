@@ -73,7 +73,7 @@ def pixel_shuffle(input: np.ndarray, upscale_factor: int) -> np.ndarray:
     y = x.reshape(*batch, c, r, r, height, width)
     # (*, c, i, j, h, w) -> (*, c, h, i, w, j)
     y = y.transpose(*range(n), n, n + 3, n + 1, n + 4, n + 2)
-    return y.reshape(*batch, c, height * r, width * r)
+    return _new_storage(y.reshape(*batch, c, height * r, width * r), x)
 
 
 def pixel_unshuffle(input: np.ndarray, downscale_factor: int) -> np.ndarray:
@@ -130,7 +130,7 @@ def pixel_unshuffle(input: np.ndarray, downscale_factor: int) -> np.ndarray:
     y = x.reshape(*batch, channels, h, r, w, r)
     # (*, c, h, i, w, j) -> (*, c, i, j, h, w)
     y = y.transpose(*range(n), n, n + 2, n + 4, n + 1, n + 3)
-    return y.reshape(*batch, channels * r * r, h, w)
+    return _new_storage(y.reshape(*batch, channels * r * r, h, w), x)
 
 
 def _check_input(value: object) -> np.ndarray:
@@ -138,3 +138,8 @@ def _check_input(value: object) -> np.ndarray:
     if x.ndim < 3:
         raise ValueError(f"`input` must have at least 3 dimensions (*, C, H, W); got shape {x.shape}")
     return x
+
+
+def _new_storage(out: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``out``, copied if it is a view of ``x`` (factor 1, 1x1 maps): never the caller's memory."""
+    return out.copy() if np.may_share_memory(out, x) else out

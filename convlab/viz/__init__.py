@@ -8,6 +8,7 @@ static website without a kernel.
 
 from convlab.viz.grids import *  # noqa: F403
 from convlab.viz.grids import __all__ as _grids_all
+from convlab.viz.palettes import CHANNEL_COLOURS, CLASS_COLOURS, PATCH_COLOURS, PRECISION_COLOURS
 from convlab.viz.performance import *  # noqa: F403
 from convlab.viz.performance import __all__ as _performance_all
 from convlab.viz.receptive_field import *  # noqa: F403
@@ -23,6 +24,10 @@ from convlab.viz.upsampling import __all__ as _upsampling_all
 
 __all__ = [
     *_grids_all,
+    "CLASS_COLOURS",
+    "PATCH_COLOURS",
+    "CHANNEL_COLOURS",
+    "PRECISION_COLOURS",
     *_sliding_all,
     *_transposed_all,
     *_upsampling_all,

@@ -27,20 +27,20 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from convlab._validate import check_array
+from convlab.viz.palettes import PALETTE
 
-__all__ = ["PALETTE", "GridArtists", "draw_grid", "grid_figure", "animation_html", "new_figure"]
+__all__ = [
+    "PALETTE",
+    "GridArtists",
+    "FrameAnimation",
+    "draw_grid",
+    "grid_figure",
+    "animation_html",
+    "new_figure",
+    "grid_axes",
+    "grid_row_axes",
+]
 
-#: Colours shared by every figure of the course (Dumoulin & Visin's conv_arithmetic style).
-PALETTE: dict[str, str] = {
-    "input": "#7fb3e6",  # blue: the input
-    "output": "#8fd19e",  # green: the output
-    "kernel": "#f2c14e",  # amber: a kernel drawn on its own
-    "footprint": "#1f4e79",  # dark blue: the cells under the kernel
-    "padding": "#f4f4f4",  # light grey: zero padding
-    "empty": "#ffffff",  # white: an output cell not computed yet
-    "highlight": "#d62728",  # red: the cell or window being discussed
-    "edge": "#3d3d3d",  # cell borders
-}
 
 _Highlight = np.ndarray | Sequence[tuple[int, int]] | tuple[int, int, int, int] | None
 
@@ -202,6 +202,37 @@ def _padding_mask(padding, padding_mask, shape: tuple[int, int]) -> np.ndarray:
     return mask
 
 
+def _check_placement(alpha: object, origin: object) -> None:
+    """``alpha`` in [0, 1] and ``origin`` a pair of numbers, for :func:`draw_grid`."""
+    if not (isinstance(alpha, numbers.Real) and 0 <= alpha <= 1):
+        raise ValueError(f"`alpha` must be a number in [0, 1]; got alpha={alpha!r}")
+    if (
+        not isinstance(origin, (tuple, list))
+        or len(origin) != 2
+        or not all(isinstance(v, numbers.Real) for v in origin)
+    ):
+        raise ValueError(f"`origin` must be a pair (row, col) of numbers; got origin={origin!r}")
+
+
+def _auto_fontsize(format_value: Callable[[float], str], values: np.ndarray) -> float:
+    """11 points for short numbers, smaller for long ones and for grids wider than 10 cells."""
+    longest = max((len(format_value(v)) for v in values[np.isfinite(values)]), default=1)
+    fontsize = 11 if longest <= 2 else 9 if longest <= 4 else 7
+    return fontsize - (0 if values.shape[1] <= 10 else 2)
+
+
+def _cell_style(value: float, is_pad: bool, color, colormap, lo: float, hi: float) -> tuple:
+    """``(face, edge, linestyle)`` of one cell: padding, not yet computed, one colour, or by value."""
+    if is_pad:
+        return PALETTE["padding"], PALETTE["padding_edge"], "--"
+    if not np.isfinite(value):
+        return PALETTE["empty"], PALETTE["edge"], "-"
+    if color is not None:
+        return color, PALETTE["edge"], "-"
+    t = 0.5 if hi == lo else (value - lo) / (hi - lo)
+    return colormap(0.15 + 0.7 * float(np.clip(t, 0, 1))), PALETTE["edge"], "-"
+
+
 def draw_grid(
     ax: Axes,
     array,
@@ -306,21 +337,12 @@ def draw_grid(
     if values.ndim == 1:
         values = values[None, :]
     shape = values.shape
-    if not (isinstance(alpha, numbers.Real) and 0 <= alpha <= 1):
-        raise ValueError(f"`alpha` must be a number in [0, 1]; got alpha={alpha!r}")
-    if (
-        not isinstance(origin, (tuple, list))
-        or len(origin) != 2
-        or not all(isinstance(v, numbers.Real) for v in origin)
-    ):
-        raise ValueError(f"`origin` must be a pair (row, col) of numbers; got origin={origin!r}")
+    _check_placement(alpha, origin)
     pad = _padding_mask(padding, padding_mask, shape)
     mask, rect = _highlight_mask(highlight, shape)
     format_value = _formatter(fmt, values)
     if fontsize is None:
-        longest = max((len(format_value(v)) for v in values[np.isfinite(values)]), default=1)
-        fontsize = 11 if longest <= 2 else 9 if longest <= 4 else 7
-        fontsize -= 0 if shape[1] <= 10 else 2
+        fontsize = _auto_fontsize(format_value, values)
 
     finite = values[np.isfinite(values) & ~pad]
     lo = vmin if vmin is not None else (finite.min() if finite.size else 0.0)
@@ -331,15 +353,7 @@ def draw_grid(
     cells = np.empty(shape, dtype=object)
     texts = np.full(shape, None, dtype=object)
     for (r, c), value in np.ndenumerate(values):
-        if pad[r, c]:
-            face, edge, style = PALETTE["padding"], "#9a9a9a", "--"
-        elif not np.isfinite(value):
-            face, edge, style = PALETTE["empty"], PALETTE["edge"], "-"
-        elif color is not None:
-            face, edge, style = color, PALETTE["edge"], "-"
-        else:
-            t = 0.5 if hi == lo else (value - lo) / (hi - lo)
-            face, edge, style = colormap(0.15 + 0.7 * float(np.clip(t, 0, 1))), PALETTE["edge"], "-"
+        face, edge, style = _cell_style(value, pad[r, c], color, colormap, lo, hi)
         patch = Rectangle(
             (c0 + c, r0 + r), 1, 1, facecolor=face, edgecolor=edge, linestyle=style,
             linewidth=1.0, alpha=alpha, zorder=zorder,
@@ -349,36 +363,18 @@ def draw_grid(
         if annotate and np.isfinite(value):
             texts[r, c] = ax.text(
                 c0 + c + 0.5, r0 + r + 0.5, format_value(value), ha="center", va="center",
-                fontsize=fontsize, color="#777777" if pad[r, c] else _text_color(face), zorder=zorder + 2,
+                fontsize=fontsize, color=PALETTE["padding_text"] if pad[r, c] else _text_color(face),
+                zorder=zorder + 2,
             )  # fmt: skip
 
-    outlines = []
-    if mask is not None:
-        for r, c in zip(*np.nonzero(mask), strict=True):
-            outlines.append(
-                Rectangle(
-                    (c0 + c, r0 + r),
-                    1,
-                    1,
-                    fill=False,
-                    edgecolor=highlight_color,
-                    linewidth=2.5,
-                    zorder=zorder + 3,
-                )  # fmt: skip
-            )
-    if rect is not None:
-        r, c, h, w = rect
-        outlines.append(
-            Rectangle(
-                (c0 + c, r0 + r),
-                w,
-                h,
-                fill=False,
-                edgecolor=highlight_color,
-                linewidth=2.5,
-                zorder=zorder + 3,
-            )  # fmt: skip
+    boxes = [] if mask is None else [(r, c, 1, 1) for r, c in zip(*np.nonzero(mask), strict=True)]
+    boxes += [] if rect is None else [tuple(rect)]
+    outlines = [
+        Rectangle(
+            (c0 + c, r0 + r), w, h, fill=False, edgecolor=highlight_color, linewidth=2.5, zorder=zorder + 3
         )
+        for r, c, h, w in boxes
+    ]
     for patch in outlines:
         ax.add_patch(patch)
 
@@ -388,37 +384,124 @@ def draw_grid(
     return GridArtists(cells=cells, texts=texts, highlights=outlines)
 
 
-def _row_axes(
-    shapes,
+def grid_axes(fig: Figure, x: float, y: float, shape: tuple[int, int], cell: float) -> Axes:
+    """Axes for a grid of ``shape`` cells of ``cell`` inches, lower-left corner at ``(x, y)`` inches.
+
+    Every figure of :mod:`convlab.viz` places its grids with this function (directly or through
+    :func:`grid_row_axes`), so all grids of a figure share one scale in inches.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure; its size in inches fixes the conversion to figure fractions.
+    x, y : float
+        Lower-left corner, inches from the figure's lower-left corner.
+    shape : (int, int)
+        ``(rows, columns)`` of the grid.
+    cell : float
+        Side of one cell in inches, > 0.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        ``shape[1] * cell`` inches wide and ``shape[0] * cell`` inches high.
+
+    Raises
+    ------
+    ValueError
+        If ``cell`` is not positive.
+
+    See Also
+    --------
+    grid_row_axes : a figure with a row of such axes.
+
+    Examples
+    --------
+    >>> fig = new_figure(4, 2, dpi=20)
+    >>> ax = grid_axes(fig, 0.5, 0.25, (3, 5), 0.25)
+    >>> tuple(float(v) for v in ax.get_position().bounds)
+    (0.125, 0.125, 0.3125, 0.375)
+    """
+    if not (isinstance(cell, numbers.Real) and cell > 0):
+        raise ValueError(f"`cell` must be a positive number of inches; got cell={cell!r}")
+    width, height = fig.get_size_inches()
+    rows, cols = shape
+    return fig.add_axes((x / width, y / height, cols * cell / width, rows * cell / height))
+
+
+def grid_row_axes(
+    shapes: Sequence[tuple[int, int]],
     *,
     cell: float,
     gap: float,
     top: float,
     bottom: float,
     margin: float,
-    min_width: float,
+    min_width: float = 0.0,
+    align: str = "center",
     dpi: float = 80,
 ):
     """A figure with one bare axes per grid shape, in a row, all at the same scale (``cell`` inches).
 
-    Each axes is centred vertically and in a slot at least ``min_width`` cells wide (room for its
-    title); ``margin`` inches are left on both sides. Returns ``(figure, axes)``.
+    Parameters
+    ----------
+    shapes : sequence of (int, int)
+        ``(rows, columns)`` of each grid, left to right.
+    cell : float
+        Side of one cell, inches.
+    gap : float
+        Inches between neighbouring slots.
+    top, bottom : float
+        Inches above (room for titles) and below the tallest grid.
+    margin : float
+        Inches left free at the left and the right.
+    min_width : float, optional
+        Each grid sits in a slot at least this many cells wide (room for its title).
+    align : {"center", "start"}, optional
+        ``"center"``: each grid centred in its slot and vertically; ``"start"``: at the slot's
+        left edge and on the bottom line.
+    dpi : float, optional
+
+    Returns
+    -------
+    (matplotlib.figure.Figure, list of matplotlib.axes.Axes)
+
+    Raises
+    ------
+    ValueError
+        If ``align`` is not one of the two choices.
+
+    See Also
+    --------
+    grid_axes : one grid's axes at a given place.
+    grid_figure : grids with operators between them.
+
+    Examples
+    --------
+    >>> fig, axes = grid_row_axes([(3, 3), (5, 5)], cell=0.3, gap=0.5, top=0.4, bottom=0.1, margin=0.2)
+    >>> len(axes), [float(round(v, 2)) for v in fig.get_size_inches()]
+    (2, [3.3, 2.0])
     """
+    if align not in ("center", "start"):
+        raise ValueError(f"`align` must be one of 'center', 'start'; got align={align!r}")
     widths = [max(w, min_width) * cell for _, w in shapes]
     rows = max(h for h, _ in shapes)
     fig_w = sum(widths) + gap * (len(shapes) - 1) + 2 * margin
     fig_h = rows * cell + top + bottom
     fig = new_figure(fig_w, fig_h, dpi=dpi)
     axes, x0 = [], margin
+    centred = align == "center"
     for (h, w), width in zip(shapes, widths, strict=True):
-        y = bottom + (rows - h) * cell / 2
-        ax = fig.add_axes(
-            ((x0 + (width - w * cell) / 2) / fig_w, y / fig_h, w * cell / fig_w, h * cell / fig_h)
-        )
+        y = bottom + (rows - h) * cell / 2 if centred else bottom
+        x = x0 + (width - w * cell) / 2 if centred else x0
+        ax = grid_axes(fig, x, y, (h, w), cell)
         ax.set_axis_off()
         axes.append(ax)
         x0 += width + gap
     return fig, axes
+
+
+_row_axes = grid_row_axes  # the name the figure modules used before it was public
 
 
 def _finish_axes(ax: Axes) -> None:
@@ -530,7 +613,7 @@ def grid_figure(
     for (title, value), (h, _w), width in zip(arrays.items(), shapes, widths, strict=True):
         height = h * cell_size
         y = bottom + (height_cells * cell_size - height) / 2
-        ax = fig.add_axes((x / fig_w, y / fig_h, width / fig_w, height / fig_h))
+        ax = grid_axes(fig, x, y, (h, _w), cell_size)
         kwargs = {"color": colors.get(title), **grid_kwargs.get(title, {})}
         draw_grid(ax, value, **kwargs)
         ax.set_title(title, fontsize=12)
@@ -558,6 +641,55 @@ _FONT_AWESOME_LOADER = r"""<script>
   }
 })();
 </script>"""
+
+
+class FrameAnimation(_animation.FuncAnimation):
+    """A :class:`~matplotlib.animation.FuncAnimation` whose figure, frame count and frames are public.
+
+    Every animation of :mod:`convlab.viz` is one, so that a page or a test can draw any frame and
+    read the figure without reaching into matplotlib's private attributes.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure the frames are drawn on.
+    draw : callable
+        ``draw(t)`` draws frame ``t`` (``0 <= t < n_frames``) and returns the changed artists.
+    n_frames : int
+        Number of frames, >= 1.
+    interval : int, optional
+        Milliseconds between frames when played.
+
+    Attributes
+    ----------
+    figure : matplotlib.figure.Figure
+    n_frames : int
+
+    See Also
+    --------
+    animation_html : the player the chapters embed.
+
+    Examples
+    --------
+    >>> fig = new_figure(1, 1, dpi=20)
+    >>> anim = FrameAnimation(fig, lambda t: [], 3)
+    >>> anim.n_frames, anim.figure is fig
+    (3, True)
+    """
+
+    def __init__(
+        self, fig: Figure, draw: Callable[[int], object], n_frames: int, interval: int = 200
+    ) -> None:
+        super().__init__(fig, draw, frames=n_frames, interval=interval, blit=False)
+        self.figure = fig
+        self.n_frames = n_frames
+        self._draw_frame_function = draw
+
+    def draw_frame(self, t: int) -> object:
+        """Draw frame ``t`` on :attr:`figure` (as the player would) and return what ``draw`` returns."""
+        if not 0 <= t < self.n_frames:
+            raise ValueError(f"`t` must be a frame index in [0, {self.n_frames}); got t={t!r}")
+        return self._draw_frame_function(t)
 
 
 def animation_html(anim, *, fps: float | None = None, embed_limit_mb: float = 20.0, loop: bool = True):
@@ -617,7 +749,7 @@ def animation_html(anim, *, fps: float | None = None, embed_limit_mb: float = 20
         raise ValueError(f"`fps` must be a positive number; got fps={fps!r}")
     if not (isinstance(embed_limit_mb, numbers.Real) and embed_limit_mb > 0):
         raise ValueError(f"`embed_limit_mb` must be a positive number; got embed_limit_mb={embed_limit_mb!r}")
-    fig = anim._fig
+    fig = anim.figure if isinstance(anim, FrameAnimation) else anim._fig  # matplotlib keeps it private
     with plt.rc_context({"animation.embed_limit": float(embed_limit_mb)}):
         html = anim.to_jshtml(fps=fps, default_mode="loop" if loop else "once")
     plt.close(fig)

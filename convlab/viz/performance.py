@@ -11,11 +11,12 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-from convlab.viz.grids import PALETTE, new_figure
+from convlab.viz.grids import new_figure
+from convlab.viz.palettes import PALETTE, PRECISION_COLOURS
 
 __all__ = ["upsampling_benchmark_figure", "throughput_figure"]
 
-_PRECISION_COLOURS = ("#4c72b0", "#55a868", "#c44e52", "#8172b2")
+_PRECISION_COLOURS = PRECISION_COLOURS
 
 
 def upsampling_benchmark_figure(rows: Sequence[Mapping]) -> Figure:

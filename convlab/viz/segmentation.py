@@ -11,22 +11,11 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from convlab.viz.grids import new_figure
+from convlab.viz.palettes import CLASS_COLOURS
 
 __all__ = ["segmentation_cmap", "colorize_mask", "show_segmentation", "compare_predictions"]
 
-# Background dark grey, then distinct colours (Okabe-Ito, readable with colour-blindness).
-_PALETTE = (
-    "#303030",
-    "#e69f00",
-    "#56b4e9",
-    "#009e73",
-    "#f0e442",
-    "#0072b2",
-    "#d55e00",
-    "#cc79a7",
-    "#999999",
-    "#ffffff",
-)
+_PALETTE = CLASS_COLOURS
 
 
 def _numpy(value: Any) -> np.ndarray:
@@ -72,6 +61,27 @@ def segmentation_cmap(num_classes: int = 4) -> tuple[ListedColormap, BoundaryNor
 
 def colorize_mask(mask: Any, num_classes: int = 4) -> np.ndarray:
     """An RGB image ``(H, W, 3)`` float in ``[0, 1]`` of a class mask ``(H, W)``.
+
+    Parameters
+    ----------
+    mask : array_like of int, shape (H, W)
+        Class indices; values outside ``[0, num_classes)`` are clipped into it.
+    num_classes : int, default 4
+        Number of classes, 1 to ``len(CLASS_COLOURS)`` (10).
+
+    Returns
+    -------
+    numpy.ndarray, shape (H, W, 3)
+        The colour of each pixel's class (:data:`convlab.viz.palettes.CLASS_COLOURS`).
+
+    Raises
+    ------
+    ValueError
+        If ``mask`` is not a 2-D integer array or ``num_classes`` is out of range.
+
+    See Also
+    --------
+    segmentation_cmap : the colormap of the same colours.
 
     Examples
     --------

@@ -11,19 +11,22 @@ kernel's footprint shaded dark, the output in green. Every number shown is compu
 - :func:`window_positions_figure`: one window, the start of every other one, and the output;
 - :func:`conv_modes_figure`: which part of the full convolution ``full``/``same``/``valid`` keep;
 - :func:`arithmetic_cases_figure`: the six cases of Dumoulin & Visin, direct or transposed.
+
+The geometry they draw (:func:`window_geometry`: the drawn grid, every window, the output) is
+computed in :mod:`convlab.viz.windows`; this module only draws it.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
-from matplotlib.animation import FuncAnimation
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from convlab._validate import check_array, check_choice, check_int
-from convlab.viz.grids import PALETTE, draw_grid, new_figure
+from convlab.arithmetic import _extent
+from convlab.viz.grids import FrameAnimation, draw_grid, grid_axes, new_figure
+from convlab.viz.palettes import PALETTE
+from convlab.viz.windows import DUMOULIN_VISIN_CASES, ArithmeticCase, WindowGeometry, window_geometry
 
 __all__ = [
     "ArithmeticCase",
@@ -38,169 +41,7 @@ __all__ = [
 ]
 
 
-class ArithmeticCase(NamedTuple):
-    """One of the cases of Dumoulin & Visin (2016), with the sizes of their figures."""
-
-    name: str
-    i: int
-    k: int
-    s: int
-    p: int
-
-
-#: The six cases of Dumoulin & Visin's *A guide to convolution arithmetic* (section 2-4), with the
-#: sizes of their figures, plus the odd case of the last one (``(i + 2p - k) mod s = 1``).
-DUMOULIN_VISIN_CASES: tuple[ArithmeticCase, ...] = (
-    ArithmeticCase("no padding, unit strides", 4, 3, 1, 0),
-    ArithmeticCase("arbitrary padding, unit strides", 5, 4, 1, 2),
-    ArithmeticCase("half (same) padding, unit strides", 5, 3, 1, 1),
-    ArithmeticCase("full padding, unit strides", 5, 3, 1, 2),
-    ArithmeticCase("no padding, non-unit strides", 5, 3, 2, 0),
-    ArithmeticCase("padding, non-unit strides", 5, 3, 2, 1),
-    ArithmeticCase("padding, non-unit strides, odd", 6, 3, 2, 1),
-)
-
 _FOOTPRINT_ALPHA = 0.55
-
-
-class WindowGeometry(NamedTuple):
-    """Everything a sliding-window picture needs, computed once from convlab."""
-
-    canvas: np.ndarray  # values on the drawn input grid (padding and inserted zeros are 0)
-    pad_mask: np.ndarray  # True on padding / inserted zeros
-    kernel: np.ndarray  # the kernel as applied on the canvas (flipped for a transposed conv)
-    stride: int  # stride of the window on the canvas
-    dilation: int
-    output: np.ndarray  # the result, computed by convlab.functional
-    starts: list  # top-left corner (row, col) of the window of each output cell, row-major
-
-
-def _size(value: object, name: str, minimum: int) -> int:
-    return check_int(value, name, minimum=minimum)
-
-
-def window_geometry(
-    i: int,
-    k: int,
-    s: int = 1,
-    p: int = 0,
-    d: int = 1,
-    *,
-    transposed: bool = False,
-    output_padding: int = 0,
-    seed: int = 0,
-    input=None,
-    weight=None,
-) -> WindowGeometry:
-    """The grid, kernel, window positions and output of a square 2-D (transposed) convolution.
-
-    A direct convolution is drawn on the input padded by ``p``; a transposed convolution is drawn
-    the way Dumoulin & Visin draw it, as the equivalent direct convolution (stride 1, kernel
-    rotated by 180°) over its input with ``s - 1`` zeros inserted between neighbours and
-    :math:`d(k-1) - p` zeros of padding on each side, plus ``output_padding`` on the bottom and
-    right.
-
-    Parameters
-    ----------
-    i, k, s, p, d : int
-        Input size, kernel size, stride, padding and dilation (square).
-    transposed : bool, default False
-        Draw the transposed convolution with these parameters.
-    output_padding : int, default 0
-        Extra rows/columns of a transposed convolution's output (``< max(s, d)``).
-    seed : int, default 0
-        Seed of the small integer input and kernel used when ``input``/``weight`` are not given.
-    input, weight : array_like, optional
-        The ``(i, i)`` input and ``(k, k)`` kernel.
-
-    Returns
-    -------
-    WindowGeometry
-        ``canvas``, ``pad_mask``, ``kernel``, ``stride``, ``dilation``, ``output`` (computed with
-        :func:`convlab.functional.conv2d` or :func:`convlab.functional.conv_transpose2d`) and the
-        window ``starts`` in row-major output order.
-
-    Raises
-    ------
-    TypeError, ValueError
-        For a parameter that is not an integer in range, an impossible combination (no output),
-        ``output_padding >= max(s, d)``, or a transposed padding larger than :math:`d(k-1)`
-        (nothing to draw).
-
-    See Also
-    --------
-    torch.nn.functional.conv2d, torch.nn.functional.conv_transpose2d
-
-    Notes
-    -----
-    Direct: :math:`o = \\lfloor (i + 2p - d(k-1) - 1)/s \\rfloor + 1`. Transposed:
-    :math:`o = (i-1)s - 2p + d(k-1) + a + 1` with :math:`a` = ``output_padding``.
-
-    Examples
-    --------
-    >>> g = window_geometry(5, 3, s=2, p=1)
-    >>> g.canvas.shape, g.output.shape, g.starts[:3]
-    ((7, 7), (3, 3), [(0, 0), (0, 2), (0, 4)])
-    """
-    from convlab.functional import conv2d, conv_transpose2d
-
-    i = _size(i, "i", 1)
-    k = _size(k, "k", 1)
-    s = _size(s, "s", 1)
-    p = _size(p, "p", 0)
-    d = _size(d, "d", 1)
-    a = _size(output_padding, "output_padding", 0)
-    seed = check_int(seed, "seed")
-    if not transposed and a:
-        raise ValueError(f"`output_padding` applies to transposed convolutions only; got output_padding={a}")
-    if a >= max(s, d):
-        raise ValueError(
-            f"`output_padding` must be smaller than `s` or `d`; got output_padding={a}, s={s}, d={d}"
-        )
-    span = d * (k - 1) + 1
-    rng = np.random.default_rng(seed)
-    x = rng.integers(0, 4, (i, i)) if input is None else check_array(input, "input", ndim=2)
-    w = rng.integers(-1, 3, (k, k)) if weight is None else check_array(weight, "weight", ndim=2)
-    if x.shape != (i, i):
-        raise ValueError(f"`input` must have shape (i, i) = {(i, i)}; got {x.shape}")
-    if w.shape != (k, k):
-        raise ValueError(f"`weight` must have shape (k, k) = {(k, k)}; got {w.shape}")
-    x = x.astype(float)
-    w = w.astype(float)
-
-    if not transposed:
-        if i + 2 * p < span:
-            raise ValueError(
-                f"no output: the padded input i + 2p = {i + 2 * p} is smaller than the dilated kernel "
-                f"d(k-1)+1 = {span}; got i={i}, k={k}, p={p}, d={d}"
-            )
-        out = conv2d(x[None, None], w[None, None], stride=s, padding=p, dilation=d)[0, 0]
-        canvas = np.pad(x, p)
-        pad_mask = np.pad(np.zeros_like(x, dtype=bool), p, constant_values=True)
-        kernel, stride = w, s
-    else:
-        pp = span - 1 - p
-        if pp < 0:
-            raise ValueError(
-                f"`p` larger than d(k-1) = {span - 1} crops the transposed output; this picture "
-                f"draws only p <= d(k-1); got p={p}"
-            )
-        o = (i - 1) * s - 2 * p + span + a
-        if o < 1:
-            raise ValueError(f"no output: (i-1)s - 2p + d(k-1) + a + 1 = {o}; got i={i}, k={k}, s={s}, p={p}")
-        out = conv_transpose2d(
-            x[None, None], w[None, None], stride=s, padding=p, output_padding=a, dilation=d
-        )[0, 0]
-        n = i + (i - 1) * (s - 1)
-        stretched = np.zeros((n, n))
-        stretched[::s, ::s] = x
-        inserted = np.ones((n, n), dtype=bool)
-        inserted[::s, ::s] = False
-        canvas = np.pad(stretched, ((pp, pp + a), (pp, pp + a)))
-        pad_mask = np.pad(inserted, ((pp, pp + a), (pp, pp + a)), constant_values=True)
-        kernel, stride = w[::-1, ::-1], 1
-    starts = [(r * stride, c * stride) for r in range(out.shape[0]) for c in range(out.shape[1])]
-    return WindowGeometry(canvas, pad_mask, kernel, stride, d, out, starts)
 
 
 def _footprint(ax, start, kernel, d, *, numbers_shown: bool) -> None:
@@ -229,19 +70,18 @@ def _footprint(ax, start, kernel, d, *, numbers_shown: bool) -> None:
                 ha="right",
                 va="bottom",
                 fontsize=7,
-                color="#ffe08a",
+                color=PALETTE["weight_text"],
                 fontweight="bold",
                 zorder=4,
             )
-    span = d * (k - 1) + 1
+    span = _extent(k, d)
     ax.add_patch(
         Rectangle((c0, r0), span, span, fill=False, edgecolor=PALETTE["footprint"], linewidth=2, zorder=5)
     )
 
 
-def _draw_window(ax_in, ax_out, geo: WindowGeometry, index: int, *, numbers_shown: bool, done: bool = True):
-    ax_in.clear()
-    ax_out.clear()
+def _draw_input(ax_in, geo: WindowGeometry, index: int, *, numbers_shown: bool) -> None:
+    """The drawn input (padding, inserted zeros) with the window of output cell ``index``."""
     draw_grid(
         ax_in,
         geo.canvas,
@@ -251,14 +91,25 @@ def _draw_window(ax_in, ax_out, geo: WindowGeometry, index: int, *, numbers_show
         fmt="{:.0f}",
     )
     _footprint(ax_in, geo.starts[index], geo.kernel, geo.dilation, numbers_shown=numbers_shown)
+    ax_in.set_xlim(-0.1, geo.canvas.shape[1] + 0.1)
+    ax_in.set_ylim(geo.canvas.shape[0] + 0.1, -0.1)
+
+
+def _draw_output(ax_out, geo: WindowGeometry, index: int, *, numbers_shown: bool) -> None:
+    """The output computed up to cell ``index`` (later cells empty), cell ``index`` outlined."""
     shown = geo.output.astype(float).copy()
-    if done:
-        shown.ravel()[index + 1 :] = np.nan
+    shown.ravel()[index + 1 :] = np.nan
     r, c = divmod(index, geo.output.shape[1])
     draw_grid(ax_out, shown, color=PALETTE["output"], annotate=numbers_shown, fmt="{:g}", highlight=[(r, c)],
               highlight_color=PALETTE["footprint"])  # fmt: skip
-    ax_in.set_xlim(-0.1, geo.canvas.shape[1] + 0.1)
-    ax_in.set_ylim(geo.canvas.shape[0] + 0.1, -0.1)
+
+
+def _draw_frame(ax_in, ax_out, geo: WindowGeometry, index: int, *, numbers_shown: bool) -> None:
+    """One animation frame: the previous frame is cleared, then input and output are drawn."""
+    ax_in.clear()
+    ax_out.clear()
+    _draw_input(ax_in, geo, index, numbers_shown=numbers_shown)
+    _draw_output(ax_out, geo, index, numbers_shown=numbers_shown)
 
 
 def _two_panel_figure(geo: WindowGeometry, cell: float, dpi: float, title_space: float = 0.55):
@@ -268,11 +119,9 @@ def _two_panel_figure(geo: WindowGeometry, cell: float, dpi: float, title_space:
     height = max(n_in, n_out) * cell + title_space + 0.15
     fig = new_figure(width, height, dpi=dpi)
     bottom = 0.15
-    ax_in = fig.add_axes((0.15 / width, bottom / height, n_in * cell / width, n_in * cell / height))
+    ax_in = grid_axes(fig, 0.15, bottom, (n_in, n_in), cell)
     y_out = bottom + (n_in - n_out) * cell / 2 if n_in > n_out else bottom
-    ax_out = fig.add_axes(
-        ((0.15 + n_in * cell + gap) / width, y_out / height, n_out * cell / width, n_out * cell / height)
-    )
+    ax_out = grid_axes(fig, 0.15 + n_in * cell + gap, y_out, (n_out, n_out), cell)
     return fig, ax_in, ax_out
 
 
@@ -298,7 +147,7 @@ def sliding_window_animation(
     max_frames: int = 40,
     dpi: float = 70,
     interval: int = 700,
-) -> FuncAnimation:
+) -> FrameAnimation:
     """Animate a 2-D (transposed) convolution window by window, Dumoulin & Visin style.
 
     Left, the (padded, and for a transposed convolution zero-inserted) input in blue with the
@@ -329,7 +178,7 @@ def sliding_window_animation(
 
     Returns
     -------
-    matplotlib.animation.FuncAnimation
+    convlab.viz.grids.FrameAnimation
         One frame per output cell; display it with :func:`convlab.viz.animation_html`.
 
     Raises
@@ -350,9 +199,8 @@ def sliding_window_animation(
     Examples
     --------
     >>> anim = sliding_window_animation(4, 3)
-    >>> anim._save_count
+    >>> anim.n_frames
     4
-    >>> anim._draw_was_started = True
     """
     geo = window_geometry(
         i,
@@ -380,11 +228,11 @@ def sliding_window_animation(
     fig.suptitle(_describe(i, k, s, p, d, transposed, output_padding), fontsize=10, y=0.99, va="top")
 
     def update(index):
-        _draw_window(ax_in, ax_out, geo, index, numbers_shown=numbers_shown)
+        _draw_frame(ax_in, ax_out, geo, index, numbers_shown=numbers_shown)
         return []
 
     update(0)
-    return FuncAnimation(fig, update, frames=n, interval=interval, blit=False)
+    return FrameAnimation(fig, update, n, interval=interval)
 
 
 def all_windows_figure(
@@ -456,25 +304,18 @@ def all_windows_figure(
     panel_w = n_in * cell + 0.25
     panel_h = (n_in + n_out) * cell + 0.45
     fig = new_figure(columns * panel_w, rows * panel_h + 0.35, dpi=dpi)
-    W, H = fig.get_size_inches()
+    H = fig.get_size_inches()[1]
     for index in range(n):
         row, col = divmod(index, columns)
         x0 = col * panel_w + 0.12
         y_top = H - 0.35 - row * panel_h
-        ax_in = fig.add_axes((x0 / W, (y_top - n_in * cell - 0.05) / H, n_in * cell / W, n_in * cell / H))
-        ax_out = fig.add_axes(
-            (
-                (x0 + (n_in - n_out) * cell / 2) / W,
-                (y_top - (n_in + n_out) * cell - 0.2) / H,
-                n_out * cell / W,
-                n_out * cell / H,
-            )
+        ax_in = grid_axes(fig, x0, y_top - n_in * cell - 0.05, (n_in, n_in), cell)
+        ax_out = grid_axes(
+            fig, x0 + (n_in - n_out) * cell / 2, y_top - (n_in + n_out) * cell - 0.2, (n_out, n_out), cell
         )
-        _draw_window(ax_in, ax_out, geo, index, numbers_shown=False, done=False)
+        _draw_input(ax_in, geo, index, numbers_shown=False)
         shown = np.full(geo.output.shape, np.nan)
         shown.ravel()[index] = 1
-        ax_out.clear()
-        r, c = divmod(index, geo.output.shape[1])
         draw_grid(ax_out, shown, color=PALETTE["output"], annotate=False)
     fig.suptitle(_describe(i, k, s, p, d, transposed, output_padding), fontsize=10, y=1 - 0.05 / H, va="top")
     return fig
@@ -532,8 +373,7 @@ def window_positions_figure(
     geo = window_geometry(i, k, s, p, d, transposed=transposed, output_padding=output_padding)
     cell = 0.3 if geo.canvas.shape[0] <= 16 else 0.18
     fig, ax_in, ax_out = _two_panel_figure(geo, cell, dpi, title_space=0.75)
-    _draw_window(ax_in, ax_out, geo, 0, numbers_shown=False, done=False)
-    ax_out.clear()
+    _draw_input(ax_in, geo, 0, numbers_shown=False)
     draw_grid(ax_out, np.zeros(geo.output.shape), color=PALETTE["output"], annotate=False,
               highlight=[(0, 0)], highlight_color=PALETTE["footprint"])  # fmt: skip
     rows, cols = zip(*geo.starts, strict=True)
@@ -547,7 +387,7 @@ def window_positions_figure(
     return fig
 
 
-def flip_and_slide_animation(f, g, *, dpi: float = 70, interval: int = 1000) -> FuncAnimation:
+def flip_and_slide_animation(f, g, *, dpi: float = 70, interval: int = 1000) -> FrameAnimation:
     """Animate 1-D convolution: flip ``g``, slide it over zero-padded ``f``, sum the products.
 
     Rows, top to bottom: ``f`` padded with ``len(g) - 1`` zeros on each side; the flipped kernel
@@ -566,7 +406,7 @@ def flip_and_slide_animation(f, g, *, dpi: float = 70, interval: int = 1000) -> 
 
     Returns
     -------
-    matplotlib.animation.FuncAnimation
+    convlab.viz.grids.FrameAnimation
         One frame per output sample, ``n = 0 .. len(f) + len(g) - 2``.
 
     Raises
@@ -585,9 +425,8 @@ def flip_and_slide_animation(f, g, *, dpi: float = 70, interval: int = 1000) -> 
     Examples
     --------
     >>> anim = flip_and_slide_animation([1, 2, 3], [0, 1, 0.5])
-    >>> anim._save_count
+    >>> anim.n_frames
     5
-    >>> anim._draw_was_started = True
     """
     from convlab.signal import convolve1d
 
@@ -615,7 +454,7 @@ def flip_and_slide_animation(f, g, *, dpi: float = 70, interval: int = 1000) -> 
         draw_grid(ax, padded, color=PALETTE["input"], padding_mask=pad[None], fmt=fmt, origin=(0, 2))
         draw_grid(ax, g[::-1], color=PALETTE["kernel"], fmt=fmt, origin=(1.4, 2 + n))
         products = padded[n : n + n2] * g[::-1]
-        draw_grid(ax, products, color="#e9e3f5", fmt=fmt, origin=(2.8, 2 + n))
+        draw_grid(ax, products, color=PALETTE["product"], fmt=fmt, origin=(2.8, 2 + n))
         shown = np.full(frames, np.nan)
         shown[: n + 1] = y[: n + 1]
         draw_grid(ax, shown, color=PALETTE["output"], fmt=fmt, origin=(4.2, 2 + (n2 - 1)),
@@ -631,7 +470,7 @@ def flip_and_slide_animation(f, g, *, dpi: float = 70, interval: int = 1000) -> 
         return []
 
     update(0)
-    return FuncAnimation(fig, update, frames=frames, interval=interval, blit=False)
+    return FrameAnimation(fig, update, frames, interval=interval)
 
 
 def conv_modes_figure(x, kernel, *, same: str = "matlab", dpi: float = 90) -> Figure:
@@ -703,16 +542,8 @@ def conv_modes_figure(x, kernel, *, same: str = "matlab", dpi: float = 90) -> Fi
     cell = 0.42
     gap = 0.5
     fig = new_figure(3 * full.shape[1] * cell + 2 * gap + 0.3, full.shape[0] * cell + 0.8, dpi=dpi)
-    W, H = fig.get_size_inches()
     for index, (mode, (r, c, h, w)) in enumerate(regions.items()):
-        ax = fig.add_axes(
-            (
-                (0.15 + index * (full.shape[1] * cell + gap)) / W,
-                0.1 / H,
-                full.shape[1] * cell / W,
-                full.shape[0] * cell / H,
-            )
-        )
+        ax = grid_axes(fig, 0.15 + index * (full.shape[1] * cell + gap), 0.1, full.shape, cell)
         dropped = np.ones(full.shape, dtype=bool)
         dropped[r : r + h, c : c + w] = False
         draw_grid(ax, full, color=PALETTE["output"], padding_mask=dropped, fmt="{:g}",
@@ -778,25 +609,17 @@ def arithmetic_cases_figure(*, transposed: bool = False, dpi: float = 80) -> Fig
     panel_w = max(max(g.canvas.shape[0], g.output.shape[0]) for *_, g in geos) * cell + 0.5
     panel_h = max(g.canvas.shape[0] + g.output.shape[0] for *_, g in geos) * cell + 0.95
     fig = new_figure(cols * panel_w, rows * panel_h, dpi=dpi)
-    W, H = fig.get_size_inches()
+    H = fig.get_size_inches()[1]
     for index, (case, i, a, geo) in enumerate(geos):
         row, col = divmod(index, cols)
         x_mid = col * panel_w + panel_w / 2
         y_top = H - row * panel_h - 0.62
         n_in, n_out = geo.canvas.shape[0], geo.output.shape[0]
-        ax_in = fig.add_axes(
-            ((x_mid - n_in * cell / 2) / W, (y_top - n_in * cell) / H, n_in * cell / W, n_in * cell / H)
+        ax_in = grid_axes(fig, x_mid - n_in * cell / 2, y_top - n_in * cell, (n_in, n_in), cell)
+        ax_out = grid_axes(
+            fig, x_mid - n_out * cell / 2, y_top - (n_in + n_out) * cell - 0.15, (n_out, n_out), cell
         )
-        ax_out = fig.add_axes(
-            (
-                (x_mid - n_out * cell / 2) / W,
-                (y_top - (n_in + n_out) * cell - 0.15) / H,
-                n_out * cell / W,
-                n_out * cell / H,
-            )
-        )
-        _draw_window(ax_in, ax_out, geo, 0, numbers_shown=False, done=False)
-        ax_out.clear()
+        _draw_input(ax_in, geo, 0, numbers_shown=False)
         draw_grid(ax_out, np.zeros(geo.output.shape), color=PALETTE["output"], annotate=False)
         rs, cs = zip(*geo.starts, strict=True)
         ax_in.plot(

@@ -9,19 +9,20 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.animation import FuncAnimation
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from convlab._validate import _pair, check_array, check_positive
-from convlab.viz.grids import PALETTE, _row_axes, draw_grid, new_figure
+from convlab.arithmetic import _check_output_padding, _conv_sizes, _transpose_sizes
+from convlab.viz.grids import FrameAnimation, draw_grid, grid_axes, grid_row_axes, new_figure
+from convlab.viz.palettes import PALETTE, PATCH_COLOURS
 
 __all__ = ["stamping_animation", "zero_insertion_figure", "conv_matrix_figure", "im2col_figure"]
 
-_ACCENT = "#e8590c"  # the pixel / window being worked on
-_QUIET = "#868e96"  # what was done before
-_KEEP = "#2b8a3e"  # the part of the canvas that is kept
+_ACCENT = PALETTE["accent"]  # the pixel / window being worked on
+_QUIET = PALETTE["quiet"]  # what was done before
+_KEEP = PALETTE["keep"]  # the part of the canvas that is kept
 _MAX_FRAMES = 40
 
 
@@ -33,7 +34,9 @@ def _row_layout(
     shapes, *, cell: float = 0.4, gap: float = 0.45, top: float = 0.7, bottom: float = 0.1, dpi: float = 80
 ):
     """A figure with one axes per grid shape, in a row, all at the same scale (``cell`` inches)."""
-    return _row_axes(shapes, cell=cell, gap=gap, top=top, bottom=bottom, margin=0.15, min_width=2.4, dpi=dpi)
+    return grid_row_axes(
+        shapes, cell=cell, gap=gap, top=top, bottom=bottom, margin=0.15, min_width=2.4, dpi=dpi
+    )
 
 
 def _image(value: object, name: str) -> np.ndarray:
@@ -55,15 +58,11 @@ def _shade(ax, mask: np.ndarray, color: str, alpha: float = 0.35) -> None:
 
 
 def _transposed_args(stride, padding, output_padding, weight_shape):
+    """The library's rule: ``output_padding`` smaller than the stride (these figures use dilation 1)."""
     s = _pair(stride, "stride")
     p = _pair(padding, "padding", minimum=0)
     op = _pair(output_padding, "output_padding", minimum=0)
-    for a, b in zip(op, s, strict=True):
-        if a >= b:
-            raise ValueError(
-                "`output_padding` must be smaller than `stride`; "
-                f"got output_padding={output_padding!r}, stride={stride!r}"
-            )
+    _check_output_padding(op, s, (1, 1))
     return s, p, op
 
 
@@ -82,7 +81,7 @@ def stamping_animation(
     *,
     dpi: int = 70,
     interval: int = 1100,
-) -> FuncAnimation:
+) -> FrameAnimation:
     r"""Animate transposed convolution as "stamping" the kernel, one input pixel per frame.
 
     Frame ``t`` shows input pixel ``x[i, j]``, the stamp ``x[i, j] * weight`` and the canvas after
@@ -105,7 +104,7 @@ def stamping_animation(
 
     Returns
     -------
-    matplotlib.animation.FuncAnimation
+    convlab.viz.grids.FrameAnimation
         ``H * W + 1`` frames; render with :func:`convlab.viz.animation_html`.
 
     Raises
@@ -127,7 +126,7 @@ def stamping_animation(
     --------
     >>> from convlab.viz import animation_html
     >>> anim = stamping_animation([[1, 2], [3, 4]], [[1, 1], [1, 1]], stride=1, dpi=30)
-    >>> anim._save_count  # one frame per input pixel, plus the crop
+    >>> anim.n_frames  # one frame per input pixel, plus the crop
     5
     >>> "<script" in animation_html(anim).data
     True
@@ -143,12 +142,8 @@ def stamping_animation(
         raise ValueError(
             f"`input` must have at most {_MAX_FRAMES - 1} pixels for an animation; got shape {x.shape}"
         )
-    canvas_shape = ((H - 1) * s[0] + w.shape[0] + op[0], (W - 1) * s[1] + w.shape[1] + op[1])
-    out_shape = (canvas_shape[0] - 2 * p[0], canvas_shape[1] - 2 * p[1])
-    if min(out_shape) < 1:
-        raise ValueError(
-            f"`padding` crops the whole canvas: a {canvas_shape} canvas minus 2*padding={p} is empty"
-        )
+    canvas_shape = _transpose_sizes(x.shape, w.shape, s, (0, 0), op, (1, 1))
+    out_shape = _transpose_sizes(x.shape, w.shape, s, p, op, (1, 1))
     # Partial canvases straight from conv_transpose2d: only the first t pixels are switched on.
     order = np.arange(n).reshape(H, W)
     partial = [_ct(np.where(order < t, x, 0.0), w, stride=s, output_padding=op) for t in range(n + 1)]
@@ -201,26 +196,16 @@ def stamping_animation(
         return list(axes)
 
     fig.suptitle(f"stamping: stride={_fmt(s)}, padding={_fmt(p)}, output_padding={_fmt(op)}", fontsize=11)
-    anim = FuncAnimation(fig, frame, frames=n + 1, interval=interval, blit=False)
+    anim = FrameAnimation(fig, frame, n + 1, interval=interval)
     return anim
 
 
 def _zero_insert_padded(x, s, k, p, op):
     """Zero-insert ``x``, pad by ``k - p - 1`` (plus ``output_padding`` after), cropping if negative."""
-    from convlab.transposed import zero_insert
+    from convlab.transposed import transposed_canvas
 
-    z = np.asarray(zero_insert(x[None, None], s))[0, 0]
-    kind = np.full(z.shape, 1, dtype=np.int8)  # 0 input, 1 inserted zero, 2 padding
-    kind[:: s[0], :: s[1]] = 0
-    before = [k[d] - p[d] - 1 for d in range(2)]
-    after = [before[d] + op[d] for d in range(2)]
-    pad = [(max(b, 0), max(a, 0)) for b, a in zip(before, after, strict=True)]
-    z = np.pad(z, pad)
-    kind = np.pad(kind, pad, constant_values=2)
-    cut = tuple(
-        slice(max(-before[d], 0), z.shape[d] - max(-after[d], 0)) for d in range(2)
-    )  # negative padding = crop
-    return z[cut], kind[cut], before
+    canvas = transposed_canvas(x, k, s, p, op)
+    return canvas.values, canvas.kind, list(canvas.before)
 
 
 def zero_insertion_figure(
@@ -376,21 +361,16 @@ def conv_matrix_figure(
     where = np.asarray(conv_matrix(size, index[None, None], stride=s, padding=p))
     C = np.asarray(conv_matrix(size, w[None, None], stride=s, padding=p))
     labels = _entry_labels(w.shape).ravel()
-    colours = ListedColormap(["#ffffff", *[plt.get_cmap("tab20")(2 * m % 20 + 1) for m in range(w.size)]])
+    colours = ListedColormap(
+        [PALETTE["empty"], *[plt.get_cmap("tab20")(2 * m % 20 + 1) for m in range(w.size)]]
+    )
     cell, gap, top, bottom, left = 0.4, 1.1, 0.9, 0.55, 0.6
     fig_w = left + cell * (C.shape[1] + C.shape[0]) + gap + 0.2
     fig_h = top + bottom + cell * max(C.shape)
     fig = new_figure(fig_w, fig_h, dpi=80)
-    ax_t = fig.add_axes((left / fig_w, bottom / fig_h, cell * C.shape[0] / fig_w, cell * C.shape[1] / fig_h))
+    ax_t = grid_axes(fig, left, bottom, C.T.shape, cell)
     c_bottom = bottom + cell * (max(C.shape) - C.shape[0])
-    ax_c = fig.add_axes(
-        (
-            (left + cell * C.shape[0] + gap) / fig_w,
-            c_bottom / fig_h,
-            cell * C.shape[1] / fig_w,
-            cell * C.shape[0] / fig_h,
-        )
-    )
+    ax_c = grid_axes(fig, left + cell * C.shape[0] + gap, c_bottom, C.shape, cell)
     for ax, idx, name in ((ax_c, where, "C"), (ax_t, where.T, "C^\\top")):
         ax.imshow(idx, cmap=colours, vmin=-0.5, vmax=w.size + 0.5, aspect="auto")
         for r, c in zip(*np.nonzero(idx), strict=True):
@@ -400,7 +380,7 @@ def conv_matrix_figure(
         ax.tick_params(labelsize=8, length=0)
         ax.set_xticks(np.arange(-0.5, idx.shape[1]), minor=True)
         ax.set_yticks(np.arange(-0.5, idx.shape[0]), minor=True)
-        ax.grid(which="minor", color="#adb5bd", lw=0.6)
+        ax.grid(which="minor", color=PALETTE["gridline"], lw=0.6)
         ax.tick_params(which="minor", length=0)
         ax.set_title(f"${name}$: {idx.shape[0]} x {idx.shape[1]}", fontsize=11)
     ax_c.set_xlabel("input pixel (row-major index)", fontsize=9)
@@ -471,26 +451,12 @@ def im2col_figure(input: object, weight: object, stride: int | tuple[int, int] =
     if kh > x.shape[0] or kw > x.shape[1]:
         raise ValueError(f"`weight` of shape {w.shape} does not fit the input of shape {x.shape}")
     cols = np.asarray(unfold(x[None, None], (kh, kw), stride=s))[0]
-    oh = (x.shape[0] - kh) // s[0] + 1
-    ow = (x.shape[1] - kw) // s[1] + 1
+    oh, ow = _conv_sizes(x.shape, (kh, kw), s, (0, 0), (1, 1))
     if oh * ow > 12:
         raise ValueError(f"`input` gives {oh * ow} patches; at most 12 can be told apart by colour")
     product = (w.ravel() @ cols).reshape(oh, ow)
     direct = np.asarray(conv2d(x[None, None], w[None, None], stride=s))[0, 0]
-    palette = [
-        "#d62728",
-        "#1f77b4",
-        "#2ca02c",
-        "#9467bd",
-        "#ff7f0e",
-        "#17becf",
-        "#e377c2",
-        "#8c564b",
-        "#bcbd22",
-        "#7f7f7f",
-        "#393b79",
-        "#637939",
-    ]
+    palette = list(PATCH_COLOURS)
     shapes = [x.shape, cols.shape, (1, kh * kw), product.shape]
     fig, axes = _row_layout(shapes, top=0.9)
     ax_x, ax_cols, ax_w, ax_y = axes

@@ -17,7 +17,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from convlab._validate import check_array, check_choice, check_int, check_positive
-from convlab.viz.grids import PALETTE, _row_axes, draw_grid, new_figure
+from convlab.viz.grids import draw_grid, grid_row_axes, new_figure
+from convlab.viz.palettes import CHANNEL_COLOURS, PALETTE
 
 __all__ = [
     "sample_photo",
@@ -32,17 +33,7 @@ __all__ = [
 ]
 
 _MODES = ("nearest", "bilinear", "bicubic")
-_CHANNEL_COLOURS = [
-    "#7fb3e6",
-    "#f2c14e",
-    "#8fd19e",
-    "#e599f7",
-    "#ffa94d",
-    "#66d9e8",
-    "#ff8787",
-    "#b197fc",
-    "#c0eb75",
-]
+_CHANNEL_COLOURS = list(CHANNEL_COLOURS)
 
 
 def sample_photo(size: int = 160) -> np.ndarray:
@@ -312,7 +303,7 @@ def bilinear_diagram(
         "Q_{12}": (x, 0, 1 - x, y),
         "Q_{22}": (0, 0, x, y),
     }
-    colours = dict(zip(corners, ["#7fb3e6", "#f2c14e", "#8fd19e", "#e599f7"], strict=True))
+    colours = dict(zip(corners, CHANNEL_COLOURS[:4], strict=True))
     for name, (ax0, ay0, w, h) in areas.items():
         ax.add_patch(Rectangle((ax0, ay0), w, h, fc=colours[name], ec="white", alpha=0.55, zorder=1))
         ax.text(
@@ -322,7 +313,7 @@ def bilinear_diagram(
             ha="center",
             va="center",
             fontsize=9,
-            color="#333333",
+            color=PALETTE["text"],
             zorder=2,
         )
     ax.plot([0, 1, 1, 0, 0], [0, 0, 1, 1, 0], color=PALETTE["edge"], lw=1.5, zorder=3)
@@ -336,7 +327,7 @@ def bilinear_diagram(
             ha="right" if cx == 0 else "left",
             fontsize=10,
         )
-    ax.plot([x, x], [0, 1], ls="--", color="#555555", lw=1, zorder=3)
+    ax.plot([x, x], [0, 1], ls="--", color=PALETTE["guide"], lw=1, zorder=3)
     for ry, val, label in ((0, r1, "R_1"), (1, r2, "R_2")):
         ax.plot(x, ry, "s", ms=9, color="white", mec="black", zorder=5)
         ax.annotate(
@@ -446,7 +437,13 @@ def align_corners_figure(in_size: int = 4, out_size: int = 8) -> Figure:
                 arrowprops={"arrowstyle": "->", "color": PALETTE["highlight"], "lw": 1.2},
             )
             ax.text(
-                (j + 0.5) * unit, -0.12, f"{src[j]:.2f}", ha="center", va="top", fontsize=7.5, color="#444444"
+                (j + 0.5) * unit,
+                -0.12,
+                f"{src[j]:.2f}",
+                ha="center",
+                va="top",
+                fontsize=7.5,
+                color=PALETTE["label"],
             )
         formula = (
             r"$x_{src} = (j + \frac{1}{2})\,\frac{n_{in}}{n_{out}} - \frac{1}{2}$, clamped to $[0, n_{in}-1]$"
@@ -463,7 +460,9 @@ def align_corners_figure(in_size: int = 4, out_size: int = 8) -> Figure:
 
 def _row_layout(shapes, *, cell: float = 0.42, gap: float = 0.7, top: float = 0.75, bottom: float = 0.1):
     """A figure with one axes per grid shape, in a row, all at the same scale (``cell`` inches)."""
-    return _row_axes(shapes, cell=cell, gap=gap, top=top, bottom=bottom, margin=0.5, min_width=2.5, dpi=80)
+    return grid_row_axes(
+        shapes, cell=cell, gap=gap, top=top, bottom=bottom, margin=0.5, min_width=2.5, dpi=80
+    )
 
 
 def unpooling_figure(input: object | None = None, kernel_size: int = 2) -> Figure:

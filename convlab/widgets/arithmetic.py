@@ -8,9 +8,9 @@
 
 from __future__ import annotations
 
-import io
-
 from convlab._validate import check_int
+from convlab.arithmetic import _extent
+from convlab.widgets._explorer import Explorer, impossible, int_slider
 
 __all__ = ["arithmetic_state", "dumoulin_visin_case", "ArithmeticExplorer", "arithmetic_explorer"]
 
@@ -51,10 +51,10 @@ def dumoulin_visin_case(i: int, k: int, s: int = 1, p: int = 0, d: int = 1) -> s
     >>> dumoulin_visin_case(6, 3, s=2, p=1)
     'padding, non-unit strides, odd: a = (i+2p-k) mod s = 1'
     """
-    from convlab.arithmetic import conv_output_size
+    from convlab.arithmetic import conv_output_size, transposed_equivalent
 
     conv_output_size(i, k, s, p, d)  # validates
-    span = d * (k - 1) + 1
+    span = _extent(k, d)
     if s == 1:
         if p == 0:
             name = "no padding, unit strides"
@@ -66,7 +66,7 @@ def dumoulin_visin_case(i: int, k: int, s: int = 1, p: int = 0, d: int = 1) -> s
             name = "arbitrary padding, unit strides"
     else:
         name = "no padding, non-unit strides" if p == 0 else "padding, non-unit strides"
-        a = (i + 2 * p - span) % s
+        a = transposed_equivalent(i, k, s, p, d).a
         if a:
             name += f", odd: a = (i+2p-k) mod s = {a}"
     return f"dilated, {name}" if d > 1 else name
@@ -131,7 +131,7 @@ def arithmetic_state(
         "valid": False,
         "message": "",
         "output_size": None,
-        "effective_kernel": d * (k - 1) + 1 if k >= 1 and d >= 1 else None,
+        "effective_kernel": _extent(k, d) if k >= 1 and d >= 1 else None,
         "formula": "",
         "torch_call": "",
         "case": "",
@@ -156,8 +156,7 @@ def arithmetic_state(
             state["case"] = _transposed_case(o, k, s, p, d, a)
         else:
             o = conv_output_size(i, k, s, p, d)
-            span = d * (k - 1) + 1
-            state["formula"] += f" = ⌊{i + 2 * p - span} / {s}⌋ + 1 = {o}"
+            state["formula"] += f" = ⌊{i + 2 * p - _extent(k, d)} / {s}⌋ + 1 = {o}"
             state["case"] = dumoulin_visin_case(i, k, s, p, d)
     except ValueError as exc:
         state["message"] = str(exc)
@@ -175,7 +174,7 @@ def _transposed_case(o: int, k: int, s: int, p: int, d: int, a: int) -> str:
         return "transposed convolution (its direct convolution has no output)"
 
 
-class ArithmeticExplorer:
+class ArithmeticExplorer(Explorer):
     """Sliders for ``(i, k, s, p, d)``, a transposed toggle, and what :func:`arithmetic_state` says.
 
     Attributes
@@ -196,67 +195,40 @@ class ArithmeticExplorer:
     def __init__(self, i: int = 5, k: int = 3, s: int = 2, p: int = 1, d: int = 1) -> None:
         import ipywidgets as widgets
 
-        def slider(name, value, lo, hi, description):
-            return widgets.IntSlider(
-                value=value, min=lo, max=hi, description=description, continuous_update=False,
-                style={"description_width": "9em"},
-            )  # fmt: skip
+        super().__init__(
+            {
+                "i": int_slider(i, 1, 16, "input size i", "9em"),
+                "k": int_slider(k, 1, 7, "kernel size k", "9em"),
+                "s": int_slider(s, 1, 4, "stride s", "9em"),
+                "p": int_slider(p, 0, 6, "padding p", "9em"),
+                "d": int_slider(d, 1, 3, "dilation d", "9em"),
+                "output_padding": int_slider(0, 0, 3, "output_padding a", "9em"),
+                "transposed": widgets.ToggleButton(value=False, description="transposed", icon="exchange"),
+            }
+        )
 
-        self.controls = {
-            "i": slider("i", i, 1, 16, "input size i"),
-            "k": slider("k", k, 1, 7, "kernel size k"),
-            "s": slider("s", s, 1, 4, "stride s"),
-            "p": slider("p", p, 0, 6, "padding p"),
-            "d": slider("d", d, 1, 3, "dilation d"),
-            "output_padding": slider("output_padding", 0, 0, 3, "output_padding a"),
-            "transposed": widgets.ToggleButton(value=False, description="transposed", icon="exchange"),
-        }
-        self.summary = widgets.HTML()
-        self.image = widgets.Image(format="png")
-        self.state: dict = {}
-        for control in self.controls.values():
-            control.observe(self.update, names="value")
-        left = widgets.VBox(list(self.controls.values()))
-        self.widget = widgets.VBox([widgets.HBox([left, self.summary]), self.image])
-        self.update()
+    def _compute(self, values: dict) -> dict:
+        return arithmetic_state(**values)
 
-    def update(self, change=None) -> dict:
-        """Recompute the state from the controls and refresh the text and the figure."""
-        values = {name: control.value for name, control in self.controls.items()}
-        self.state = arithmetic_state(**values)
-        st = self.state
+    def _rows(self, st: dict) -> list[str]:
         rows = [f"<code>{st['formula']}</code>", f"effective kernel d(k−1)+1 = {st['effective_kernel']}"]
         if st["valid"]:
             rows.insert(0, f"<b>output size: {st['output_size']}×{st['output_size']}</b>")
             rows += [f"case: {st['case']}", f"<code>{st['torch_call']}</code>"]
         else:
-            rows.insert(0, f"<b style='color:#b22222'>impossible: {_escape(st['message'])}</b>")
-        self.summary.value = "<div style='padding-left:1em'>" + "<br>".join(rows) + "</div>"
-        self.image.value = self._figure_png(values) if st["valid"] else b""
-        return st
+            rows.insert(0, impossible(st["message"]))
+        return rows
 
-    def _figure_png(self, values: dict) -> bytes:
+    def _figure(self, st: dict, values: dict):
         from convlab.viz.sliding import window_positions_figure
 
         try:
-            fig = window_positions_figure(
+            return window_positions_figure(
                 values["i"], values["k"], values["s"], values["p"], values["d"],
                 transposed=values["transposed"], output_padding=values["output_padding"], dpi=72,
             )  # fmt: skip
         except ValueError:  # e.g. a transposed padding larger than d(k-1): nothing to draw
-            return b""
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png")
-        return buffer.getvalue()
-
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.widget)
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            return None
 
 
 def arithmetic_explorer(i: int = 5, k: int = 3, s: int = 2, p: int = 1, d: int = 1) -> ArithmeticExplorer:

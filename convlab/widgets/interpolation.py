@@ -12,12 +12,12 @@ Chapter: :doc:`/chapters/upsampling`.
 
 from __future__ import annotations
 
-import io
 import numbers
 
 import numpy as np
 
 from convlab._validate import check_array, check_choice
+from convlab.widgets._explorer import Explorer, escape, impossible
 
 __all__ = ["default_image", "interpolation_state", "InterpolationExplorer", "interpolation_explorer"]
 
@@ -128,6 +128,7 @@ def interpolation_state(
 
 def _explorer_figure(state: dict, *, dpi: float = 72):
     from convlab.viz.grids import new_figure
+    from convlab.viz.palettes import PALETTE
 
     x, out = state["input"], state["output"]
     fig = new_figure(10, 3.4, dpi=dpi)
@@ -141,10 +142,20 @@ def _explorer_figure(state: dict, *, dpi: float = 72):
     row_in, row_out = x.shape[0] // 2, out.shape[0] // 2
     ax = axes[2]
     ax.plot(
-        np.arange(x.shape[1]), x[row_in], "o", color="#1f4e79", ms=8, label=f"input row {row_in}", zorder=3
+        np.arange(x.shape[1]),
+        x[row_in],
+        "o",
+        color=PALETTE["footprint"],
+        ms=8,
+        label=f"input row {row_in}",
+        zorder=3,
     )
     ax.plot(
-        state["source_x"], out[row_out], ".-", color="#d62728", label=f"output row {row_out} at $x_{{src}}$"
+        state["source_x"],
+        out[row_out],
+        ".-",
+        color=PALETTE["highlight"],
+        label=f"output row {row_out} at $x_{{src}}$",
     )
     ax.set_xlabel("input column coordinate")
     ax.set_title("each output pixel placed where it samples", fontsize=10)
@@ -154,7 +165,7 @@ def _explorer_figure(state: dict, *, dpi: float = 72):
     return fig
 
 
-class InterpolationExplorer:
+class InterpolationExplorer(Explorer):
     """Controls for ``interpolate`` and what :func:`interpolation_state` computes.
 
     Attributes
@@ -181,60 +192,34 @@ class InterpolationExplorer:
         import ipywidgets as widgets
 
         self._image = image
-        self.controls = {
-            "mode": widgets.Dropdown(options=list(_MODES), value=mode, description="mode"),
-            "scale_factor": widgets.FloatSlider(
-                value=scale_factor, min=1.0, max=6.0, step=0.5, description="scale", continuous_update=False
-            ),
-            "align_corners": widgets.Dropdown(
-                options=[("None", None), ("False", False), ("True", True)],
-                value=align_corners,
-                description="align_corners",
-            ),
-        }
-        self.summary = widgets.HTML()
-        self.image = widgets.Image(format="png")
-        self.state: dict = {}
-        for control in self.controls.values():
-            control.observe(self.update, names="value")
-        self.widget = widgets.VBox(
-            [widgets.HBox([widgets.VBox(list(self.controls.values())), self.summary]), self.image]
+        super().__init__(
+            {
+                "mode": widgets.Dropdown(options=list(_MODES), value=mode, description="mode"),
+                "scale_factor": widgets.FloatSlider(
+                    value=scale_factor,
+                    min=1.0,
+                    max=6.0,
+                    step=0.5,
+                    description="scale",
+                    continuous_update=False,
+                ),
+                "align_corners": widgets.Dropdown(
+                    options=[("None", None), ("False", False), ("True", True)],
+                    value=align_corners,
+                    description="align_corners",
+                ),
+            }
         )
-        self.update()
 
-    def update(self, change=None) -> dict:
-        """Recompute the state from the controls and refresh the text and the figure."""
-        c = {name: control.value for name, control in self.controls.items()}
-        self.state = st = interpolation_state(c["mode"], c["scale_factor"], c["align_corners"], self._image)
-        call = f"<code>{_escape(st['torch_call'])}</code>"
-        if st["valid"]:
-            self.summary.value = f"<div style='padding-left:1em'><b>{st['message']}</b><br>{call}</div>"
-            self.image.value = self._figure_png()
-        else:
-            self.summary.value = (
-                f"<div style='padding-left:1em'><b style='color:#b22222'>impossible: "
-                f"{_escape(st['message'])}</b><br>{call}</div>"
-            )
-            self.image.value = b""
-        return st
+    def _compute(self, c: dict) -> dict:
+        return interpolation_state(c["mode"], c["scale_factor"], c["align_corners"], self._image)
 
-    def _figure_png(self) -> bytes:
-        import matplotlib.pyplot as plt
+    def _rows(self, st: dict) -> list[str]:
+        call = f"<code>{escape(st['torch_call'])}</code>"
+        return [f"<b>{st['message']}</b>" if st["valid"] else impossible(st["message"]), call]
 
-        fig = _explorer_figure(self.state)
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png")
-        plt.close(fig)
-        return buffer.getvalue()
-
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.widget)
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    def _figure(self, st: dict, values: dict):
+        return _explorer_figure(st)
 
 
 def interpolation_explorer(

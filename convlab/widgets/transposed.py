@@ -12,11 +12,10 @@ Chapter: :doc:`/chapters/transposed_conv`.
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 
 from convlab._validate import check_choice, check_int
+from convlab.widgets._explorer import Explorer, escape, impossible, int_slider
 
 __all__ = ["transposed_state", "TransposedExplorer", "transposed_explorer"]
 
@@ -30,35 +29,18 @@ def _default_input(n: int) -> np.ndarray:
 def _zero_insert_view(x: np.ndarray, w: np.ndarray, s: int, p: int, op: int) -> dict:
     """The stride-1 convolution that the zero-insertion view performs, step by step."""
     from convlab.functional import conv2d
-    from convlab.transposed import zero_insert
+    from convlab.transposed import transposed_canvas
 
-    z = np.asarray(zero_insert(x, s))
-    k = w.shape[0]
-    before, after = k - p - 1, k - p - 1 + op
-    padded = np.pad(z, ((max(before, 0), max(after, 0)),) * 2)
-    kind = np.ones(z.shape, dtype=np.int8)  # 0 input, 1 inserted zero, 2 padding
-    kind[::s, ::s] = 0
-    kind = np.pad(kind, ((max(before, 0), max(after, 0)),) * 2, constant_values=2)
-    cut = slice(max(-before, 0), padded.shape[0] - max(-after, 0))
-    padded, kind = padded[cut, cut], kind[cut, cut]
+    canvas = transposed_canvas(x, w.shape, s, p, op)
     flipped = w[::-1, ::-1].copy()
-    output = np.asarray(conv2d(padded[None, None], flipped[None, None]))[0, 0]
-    return {"padded": padded, "kind": kind, "flipped": flipped, "output": output, "pad": before}
-
-
-def _valid_tf_sizes(x: np.ndarray, w: np.ndarray, s: int, padding: str) -> list[int]:
-    """The output heights ``tf_conv2d_transpose`` accepts, found by asking it."""
-    from convlab.transposed import tf_conv2d_transpose
-
-    n, k = x.shape[0], w.shape[0]
-    sizes = []
-    for size in range(1, n * s + k + 1):
-        try:
-            tf_conv2d_transpose(x[None, :, :, None], w[:, :, None, None], [1, size, size, 1], s, padding)
-        except ValueError:
-            continue
-        sizes.append(size)
-    return sizes
+    output = np.asarray(conv2d(canvas.values[None, None], flipped[None, None]))[0, 0]
+    return {
+        "padded": canvas.values,
+        "kind": canvas.kind,
+        "flipped": flipped,
+        "output": output,
+        "pad": canvas.before[0],
+    }
 
 
 def transposed_state(
@@ -189,10 +171,11 @@ def transposed_state(
 
 
 def _tensorflow_state(state, x, w, s, output_shape, tf_padding) -> dict:
+    from convlab.arithmetic import same_padding, tf_transpose_output_sizes
     from convlab.transposed import tf_conv2d_transpose
 
     i, k = x.shape[0], w.shape[0]
-    sizes = _valid_tf_sizes(x, w, s, tf_padding)
+    sizes = list(tf_transpose_output_sizes(i, k, s, tf_padding))
     state["valid_output_shapes"] = sizes
     size = sizes[0] if output_shape is None and sizes else output_shape
     if size is None:
@@ -211,12 +194,11 @@ def _tensorflow_state(state, x, w, s, output_shape, tf_padding) -> dict:
     except ValueError as exc:
         state["message"] = str(exc)
         return state
-    total = max((i - 1) * s + k - size, 0) if tf_padding == "SAME" else 0
     state.update(
         valid=True,
         output_size=size,
         tf_result=np.asarray(result)[0, :, :, 0],
-        tf_pad=(total // 2, total - total // 2),
+        tf_pad=same_padding(size, k, s) if tf_padding == "SAME" else (0, 0),
         message=f"valid output_shape values for {i}x{i}, stride {s}, {tf_padding}: {sizes}",
     )
     return state
@@ -224,7 +206,7 @@ def _tensorflow_state(state, x, w, s, output_shape, tf_padding) -> dict:
 
 def _explorer_figure(state: dict, *, dpi: float = 72):
     """The figure the explorer shows for a valid ``state``: the two views side by side."""
-    from convlab.viz.grids import PALETTE, draw_grid, new_figure
+    from convlab.viz.grids import PALETTE, draw_grid, grid_axes, new_figure
 
     x, w = state["input"], state["weight"]
     if state["mode"] == "tensorflow":
@@ -252,9 +234,7 @@ def _explorer_figure(state: dict, *, dpi: float = 72):
     fig = new_figure(sum(widths) + 0.3, fig_h, dpi=dpi)
     x0 = 0.15
     for n, (sh, title, arr, colour) in enumerate(zip(shapes, titles, arrays, colours, strict=True)):
-        ax = fig.add_axes(
-            (x0 / (sum(widths) + 0.3), 0.1 / fig_h, sh[1] * cell / (sum(widths) + 0.3), sh[0] * cell / fig_h)
-        )
+        ax = grid_axes(fig, x0, 0.1, sh, cell)
         kwargs = {}
         if state["mode"] == "pytorch" and n == 0 and p > 0:
             mask = np.ones(arr.shape, dtype=bool)
@@ -268,7 +248,7 @@ def _explorer_figure(state: dict, *, dpi: float = 72):
     return fig
 
 
-class TransposedExplorer:
+class TransposedExplorer(Explorer):
     """Controls for a transposed convolution and the two views :func:`transposed_state` computes.
 
     Attributes
@@ -290,91 +270,55 @@ class TransposedExplorer:
     def __init__(self, input_size: int = 2, kernel_size: int = 4, stride: int = 3, padding: int = 0) -> None:
         import ipywidgets as widgets
 
-        def slider(value, lo, hi, description):
-            return widgets.IntSlider(
-                value=value, min=lo, max=hi, description=description, continuous_update=False,
-                style={"description_width": "8em"},
-            )  # fmt: skip
+        super().__init__(
+            {
+                "input_size": int_slider(input_size, 1, 5, "input size i"),
+                "kernel_size": int_slider(kernel_size, 1, 5, "kernel size k"),
+                "stride": int_slider(stride, 1, 4, "stride s"),
+                "padding": int_slider(padding, 0, 4, "padding p"),
+                "output_padding": int_slider(0, 0, 3, "output_padding"),
+                "mode": widgets.ToggleButtons(
+                    options=[("PyTorch", "pytorch"), ("TensorFlow SAME", "tensorflow")], value="pytorch"
+                ),
+                "output_shape": widgets.Dropdown(options=[], description="output_shape"),
+            }
+        )
 
-        self.controls = {
-            "input_size": slider(input_size, 1, 5, "input size i"),
-            "kernel_size": slider(kernel_size, 1, 5, "kernel size k"),
-            "stride": slider(stride, 1, 4, "stride s"),
-            "padding": slider(padding, 0, 4, "padding p"),
-            "output_padding": slider(0, 0, 3, "output_padding"),
-            "mode": widgets.ToggleButtons(
-                options=[("PyTorch", "pytorch"), ("TensorFlow SAME", "tensorflow")], value="pytorch"
-            ),
-            "output_shape": widgets.Dropdown(options=[], description="output_shape"),
-        }
-        self.summary = widgets.HTML()
-        self.image = widgets.Image(format="png")
-        self.state: dict = {}
-        self._updating = False
-        for control in self.controls.values():
-            control.observe(self.update, names="value")
-        left = widgets.VBox(list(self.controls.values()))
-        self.widget = widgets.VBox([widgets.HBox([left, self.summary]), self.image])
-        self.update()
-
-    def update(self, change=None) -> dict:
-        """Recompute the state from the controls and refresh the text and the figure."""
-        if self._updating:
-            return self.state
-        c = {name: control.value for name, control in self.controls.items()}
+    def _compute(self, c: dict) -> dict:
         tf = c["mode"] == "tensorflow"
-        self.state = st = transposed_state(
+        return transposed_state(
             c["input_size"], c["kernel_size"], c["stride"], c["padding"], c["output_padding"],
             mode=c["mode"], output_shape=c["output_shape"] if tf else None,
         )  # fmt: skip
-        if tf:
-            self._updating = True  # refilling the dropdown must not recurse
-            try:
-                dropdown = self.controls["output_shape"]
-                dropdown.options = st.get("valid_output_shapes", [])
-                if st.get("output_shape") in dropdown.options:
-                    dropdown.value = st["output_shape"]
-            finally:
-                self._updating = False
+
+    def _refresh_controls(self, st: dict, c: dict) -> None:
+        tf = c["mode"] == "tensorflow"
+        if tf:  # the dropdown lists exactly the sizes TensorFlow accepts
+            dropdown = self.controls["output_shape"]
+            dropdown.options = st.get("valid_output_shapes", [])
+            if st.get("output_shape") in dropdown.options:
+                dropdown.value = st["output_shape"]
         self.controls["output_shape"].disabled = not tf
         for name in ("padding", "output_padding"):
             self.controls[name].disabled = tf
-        if st["valid"]:
-            rows = [f"<b>output size: {st['output_size']}×{st['output_size']}</b>", _escape(st["message"])]
-            if tf:
-                rows += [
-                    f"<code>{_escape(st['tf_call'])}</code>",
-                    f"TensorFlow pads (before, after) = {st['tf_pad']}",
-                ]
-            else:
-                verdict = "agree" if st["consistent"] else "DISAGREE"
-                rows += [
-                    f"scatter-add, zero insertion and C<sup>T</sup> {verdict}",
-                    f"<code>{_escape(st['torch_call'])}</code>",
-                ]
-        else:
-            rows = [f"<b style='color:#b22222'>impossible: {_escape(st['message'])}</b>"]
-        self.summary.value = "<div style='padding-left:1em'>" + "<br>".join(rows) + "</div>"
-        self.image.value = self._figure_png() if st["valid"] else b""
-        return st
 
-    def _figure_png(self) -> bytes:
-        import matplotlib.pyplot as plt
+    def _rows(self, st: dict) -> list[str]:
+        if not st["valid"]:
+            return [impossible(st["message"])]
+        rows = [f"<b>output size: {st['output_size']}×{st['output_size']}</b>", escape(st["message"])]
+        if st["mode"] == "tensorflow":
+            return rows + [
+                f"<code>{escape(st['tf_call'])}</code>",
+                f"TensorFlow pads (before, after) = {st['tf_pad']}",
+            ]
+        verdict = "agree" if st["consistent"] else "DISAGREE"
+        return rows + [
+            f"scatter-add, zero insertion and C<sup>T</sup> {verdict}",
+            f"<code>{escape(st['torch_call'])}</code>",
+        ]
 
-        fig = _explorer_figure(self.state)
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png")
-        plt.close(fig)
-        return buffer.getvalue()
-
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.widget)
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    def _figure(self, st: dict, values: dict):
+        return _explorer_figure(st)
 
 
 def transposed_explorer(
