@@ -10,6 +10,10 @@ For ``y = conv2d(x, w) + b`` and an upstream gradient ``g = dL/dy``:
 
 :func:`numerical_gradient` and :func:`rel_error` are the gradient check of CS231n: compare an
 analytic gradient with central differences, relative to the size of the numbers.
+
+:func:`max_pool2d_backward` routes each upstream gradient to the argmax of its window (the
+"switches" that max-unpooling reuses); :func:`avg_pool2d_backward` spreads it evenly over the
+window (chapter :doc:`../chapters/channels_pooling`).
 """
 
 from __future__ import annotations
@@ -23,7 +27,13 @@ from convlab import functional as F
 from convlab._validate import IntPair, _pair, check_array, check_positive, result_dtype
 from convlab.arithmetic import _check_fits, _conv_size, _extent, _torch_same_padding, _unread
 
-__all__ = ["conv2d_backward", "numerical_gradient", "rel_error"]
+__all__ = [
+    "conv2d_backward",
+    "numerical_gradient",
+    "rel_error",
+    "max_pool2d_backward",
+    "avg_pool2d_backward",
+]
 
 
 def _padding_pairs(padding, kernel, dilation, stride) -> tuple[tuple[int, int], tuple[int, int]]:
@@ -320,3 +330,156 @@ def rel_error(a: np.ndarray, b: np.ndarray, tiny: float = 1e-8) -> float:
     a, b = a.astype(np.float64), b.astype(np.float64)
     denominator = np.maximum(np.maximum(np.abs(a), np.abs(b)), tiny)
     return float(np.max(np.abs(a - b) / denominator))
+
+
+def max_pool2d_backward(
+    grad_output: np.ndarray,
+    input: np.ndarray,
+    kernel_size: IntPair,
+    stride: IntPair | None = None,
+    padding: IntPair = 0,
+    dilation: IntPair = 1,
+    ceil_mode: bool = False,
+) -> np.ndarray:
+    """Gradient of :func:`convlab.functional.max_pool2d` with respect to its input.
+
+    Parameters
+    ----------
+    grad_output : ndarray, shape (N, C, H_out, W_out) or (C, H_out, W_out)
+        Upstream gradient, shaped like the pooling's output.
+    input : ndarray, shape (N, C, H, W) or (C, H, W)
+        The input the pooling was applied to.
+    kernel_size, stride, padding, dilation, ceil_mode
+        As in :func:`convlab.functional.max_pool2d` (``stride`` defaults to ``kernel_size``).
+
+    Returns
+    -------
+    ndarray, shaped like ``input``
+        Each ``grad_output`` entry added to the input pixel its window chose as maximum (the
+        first maximum in row-major order when several tie, as PyTorch chooses); zero elsewhere.
+
+    Raises
+    ------
+    ValueError
+        If ``grad_output`` does not have the pooling's output shape, or the pooling arguments
+        break a rule of :func:`convlab.functional.max_pool2d`.
+    TypeError
+        If an array is not numeric or a pooling argument has the wrong type.
+
+    See Also
+    --------
+    torch.autograd.grad : what this equals, for ``torch.nn.functional.max_pool2d``.
+    convlab.functional.max_unpool2d : the same scatter, without the sum over overlapping windows.
+    avg_pool2d_backward : the gradient of average pooling.
+
+    Notes
+    -----
+    With :math:`m(o)` the flat index of the maximum of window :math:`o` in its plane,
+
+    .. math::
+
+        \\frac{\\partial L}{\\partial x_j} = \\sum_{o \\,:\\, m(o) = j} g_o,
+
+    so a pixel that is the maximum of several overlapping windows (stride smaller than the
+    kernel) collects the sum of their gradients.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.array([[[[1.0, 5.0, 2.0], [3.0, 4.0, 0.0], [0.0, 2.0, 1.0]]]])
+    >>> max_pool2d_backward(np.ones((1, 1, 2, 2)), x, 2, stride=1)[0, 0]
+    array([[0., 2., 0.],
+           [0., 2., 0.],
+           [0., 0., 0.]])
+    """
+    x = check_array(input, "input", ndim=(3, 4), floating=True)
+    g = check_array(grad_output, "grad_output", ndim=x.ndim, floating=True)
+    _, indices = F.max_pool2d(x, kernel_size, stride, padding, dilation, ceil_mode, return_indices=True)
+    _check_pool_grad_shape(g, indices.shape, "max_pool2d")
+    plane = x.shape[-2] * x.shape[-1]
+    lead = int(np.prod(x.shape[:-2]))
+    flat_idx = indices.reshape(lead, -1)
+    flat_g = g.reshape(lead, -1).astype(np.float64)
+    keep = (flat_idx >= 0) & (flat_idx < plane)  # windows of padding alone carry no pixel
+    rows = np.broadcast_to(np.arange(lead)[:, None], flat_idx.shape)
+    grad = np.zeros((lead, plane), dtype=np.float64)
+    np.add.at(grad, (rows[keep], flat_idx[keep]), flat_g[keep])
+    return grad.reshape(x.shape).astype(result_dtype(g, x), copy=False)
+
+
+def avg_pool2d_backward(
+    grad_output: np.ndarray,
+    input: np.ndarray,
+    kernel_size: IntPair,
+    stride: IntPair | None = None,
+    padding: IntPair = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> np.ndarray:
+    """Gradient of :func:`convlab.functional.avg_pool2d` with respect to its input.
+
+    Parameters
+    ----------
+    grad_output : ndarray, shape (N, C, H_out, W_out) or (C, H_out, W_out)
+        Upstream gradient, shaped like the pooling's output.
+    input : ndarray, shape (N, C, H, W) or (C, H, W)
+        The input the pooling was applied to (only its shape and dtype matter).
+    kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
+        As in :func:`convlab.functional.avg_pool2d`.
+
+    Returns
+    -------
+    ndarray, shaped like ``input``
+        Every ``grad_output`` entry divided by its window's divisor and added to each input
+        pixel of the window (the padding's share is dropped).
+
+    Raises
+    ------
+    ValueError
+        If ``grad_output`` does not have the pooling's output shape, or the pooling arguments
+        break a rule of :func:`convlab.functional.avg_pool2d`.
+    TypeError
+        If an array is not numeric or a pooling argument has the wrong type.
+
+    See Also
+    --------
+    torch.autograd.grad : what this equals, for ``torch.nn.functional.avg_pool2d``.
+    max_pool2d_backward : the gradient of max pooling.
+
+    Notes
+    -----
+    With :math:`D_o` the divisor of window :math:`W_o`,
+
+    .. math::
+
+        \\frac{\\partial L}{\\partial x_j} = \\sum_{o \\,:\\, j \\in W_o} \\frac{g_o}{D_o}.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> avg_pool2d_backward(np.array([[[[4.0, 8.0]]]]), np.zeros((1, 1, 2, 4)), 2)[0, 0]
+    array([[1., 1., 2., 2.],
+           [1., 1., 2., 2.]])
+    """
+    from convlab.functional import pooling as P  # the forward's own geometry and divisor
+
+    x = check_array(input, "input", ndim=(3, 4), floating=True)
+    g = check_array(grad_output, "grad_output", ndim=x.ndim, floating=True)
+    geometry = P._avg_pool_geometry(x.shape, kernel_size, stride, padding, ceil_mode)
+    (kh, kw), (sh, sw), (ph, pw), (oh, ow) = geometry
+    P._check_bool(count_include_pad, "count_include_pad")
+    divisor = P._avg_divisor(x.shape[-2:], geometry, count_include_pad, divisor_override)
+    _check_pool_grad_shape(g, (*x.shape[:-2], oh, ow), "avg_pool2d")
+    share = g.astype(np.float64) / divisor
+    padded = P._zero_pad_for_windows(np.zeros(x.shape), geometry)
+    for a in range(kh):  # one strided add per kernel tap, vectorised over all windows
+        for b in range(kw):
+            padded[..., a : a + (oh - 1) * sh + 1 : sh, b : b + (ow - 1) * sw + 1 : sw] += share
+    grad = padded[..., ph : ph + x.shape[-2], pw : pw + x.shape[-1]]
+    return grad.astype(result_dtype(g, x))
+
+
+def _check_pool_grad_shape(g: np.ndarray, shape: tuple[int, ...], name: str) -> None:
+    if g.shape != tuple(shape):
+        raise ValueError(f"`grad_output` must have the {name} output shape {tuple(shape)}; got {g.shape}")

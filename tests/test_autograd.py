@@ -195,3 +195,119 @@ def test_padding_larger_than_the_kernel_reach(rng, k, padding, stride):
         strict=True,
     ):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
+
+
+# ------------------------------------------------------------------------------------------
+# max_pool2d_backward and avg_pool2d_backward
+
+
+def _torch_pool_grad(pool, x, g, *args):
+    xt = torch.tensor(x, requires_grad=True)
+    pool(xt, *args).backward(torch.from_numpy(g))
+    return xt.grad.numpy()
+
+
+MAX_POOL_GRID = [
+    # kernel, stride, padding, dilation, ceil_mode
+    (2, None, 0, 1, False),
+    (3, 1, 1, 1, False),  # overlapping windows: a shared maximum collects every gradient
+    (3, 2, 1, 1, True),
+    ((3, 2), (2, 1), (1, 0), 1, True),
+    (2, 3, 1, 2, False),
+    (3, 1, 0, (2, 1), True),
+]
+
+
+@pytest.mark.parametrize("kernel, stride, padding, dilation, ceil_mode", MAX_POOL_GRID)
+def test_max_pool2d_backward_matches_torch_with_ties(kernel, stride, padding, dilation, ceil_mode, rng):
+    """Integer inputs in {0, 1, 2} tie often; the gradient must go to the maximum torch picks.
+
+    Gradients are sums of a few float64 numbers in an order that may differ: tolerance 1e-12.
+    """
+    from convlab.autograd import max_pool2d_backward
+
+    for shape in [(2, 3, 9, 7), (3, 8, 6)]:
+        x = rng.integers(0, 3, shape).astype(np.float64)
+        out = tF.max_pool2d(torch.from_numpy(x), kernel, stride, padding, dilation, ceil_mode)
+        g = rng.standard_normal(tuple(out.shape))
+        want = _torch_pool_grad(tF.max_pool2d, x, g, kernel, stride, padding, dilation, ceil_mode)
+        got = max_pool2d_backward(g, x, kernel, stride, padding, dilation, ceil_mode)
+        assert got.shape == x.shape and got.dtype == np.float64
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_max_pool2d_backward_sums_over_overlapping_windows():
+    """The centre of a 3x3 image is the maximum of all four 2x2 stride-1 windows."""
+    from convlab.autograd import max_pool2d_backward
+
+    x = np.zeros((1, 1, 3, 3))
+    x[0, 0, 1, 1] = 1.0
+    g = np.array([[[[1.0, 2.0], [3.0, 4.0]]]])
+    got = max_pool2d_backward(g, x, 2, stride=1)
+    assert got[0, 0, 1, 1] == 10.0 and np.count_nonzero(got) == 1
+    np.testing.assert_array_equal(got, _torch_pool_grad(tF.max_pool2d, x, g, 2, 1))
+
+
+AVG_POOL_GRID = [
+    # kernel, stride, padding, ceil_mode, count_include_pad, divisor_override
+    (2, None, 0, False, True, None),
+    (3, 1, 1, False, True, None),
+    (3, 2, 1, True, True, None),
+    (3, 2, 1, True, False, None),
+    ((3, 2), (2, 1), (1, 0), True, False, None),
+    (4, 3, 2, True, True, 7),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kernel, stride, padding, ceil_mode, include, divisor", AVG_POOL_GRID)
+def test_avg_pool2d_backward_matches_torch(kernel, stride, padding, ceil_mode, include, divisor, dtype, rng):
+    """Sums of shares in a different order than torch's: float32 tolerance 1e-5, float64 1e-12."""
+    from convlab.autograd import avg_pool2d_backward
+
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    args = (kernel, stride, padding, ceil_mode, include, divisor)
+    for shape in [(2, 3, 9, 7), (3, 8, 6)]:
+        x = rng.standard_normal(shape).astype(dtype)
+        g = rng.standard_normal(tuple(tF.avg_pool2d(torch.from_numpy(x), *args).shape)).astype(dtype)
+        want = _torch_pool_grad(tF.avg_pool2d, x, g, *args)
+        got = avg_pool2d_backward(g, x, *args)
+        assert got.shape == x.shape and got.dtype == dtype
+        np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+
+
+def test_pool_backward_matches_numerical_gradient(rng):
+    """Independent of torch: central differences of sum(g * pool(x)) (no ties in random x)."""
+    from convlab.autograd import avg_pool2d_backward, max_pool2d_backward
+
+    x = rng.standard_normal((1, 2, 5, 6))
+    g = rng.standard_normal(F.max_pool2d(x, 3, 2, 1).shape)
+    num = numerical_gradient(lambda v: np.sum(g * F.max_pool2d(v, 3, 2, 1)), x)
+    assert rel_error(max_pool2d_backward(g, x, 3, 2, 1), num) < 1e-7
+    g = rng.standard_normal(F.avg_pool2d(x, 3, 2, 1, ceil_mode=True).shape)
+    num = numerical_gradient(lambda v: np.sum(g * F.avg_pool2d(v, 3, 2, 1, ceil_mode=True)), x)
+    assert rel_error(avg_pool2d_backward(g, x, 3, 2, 1, ceil_mode=True), num) < 1e-7
+
+
+@pytest.mark.parametrize(
+    "name, kwargs, error, match",
+    [
+        ("max", {"grad_output": np.ones((1, 1, 3, 3))}, ValueError, "`grad_output`.*shape"),
+        ("avg", {"grad_output": np.ones((1, 1, 3, 3))}, ValueError, "`grad_output`.*shape"),
+        ("max", {"grad_output": np.ones((1, 2, 2))}, ValueError, "`grad_output`"),
+        ("avg", {"input": np.ones((4, 4))}, ValueError, "`input`"),
+        ("max", {"kernel_size": 0}, ValueError, "`kernel_size`"),
+        ("avg", {"stride": 0}, ValueError, "`stride`"),
+        ("max", {"padding": 2}, ValueError, "`padding`"),
+        ("avg", {"ceil_mode": "no"}, TypeError, "`ceil_mode`"),
+        ("avg", {"divisor_override": 0}, ValueError, "`divisor_override`"),
+        ("max", {"grad_output": "a"}, TypeError, "`grad_output`"),
+    ],
+)
+def test_pool_backward_bad_input(name, kwargs, error, match):
+    from convlab.autograd import avg_pool2d_backward, max_pool2d_backward
+
+    fn = max_pool2d_backward if name == "max" else avg_pool2d_backward
+    args = {"grad_output": np.ones((1, 1, 2, 2)), "input": np.ones((1, 1, 4, 4)), "kernel_size": 2}
+    with pytest.raises(error, match=match):
+        fn(**(args | kwargs))

@@ -1,4 +1,4 @@
-"""The seven nbgrader assignments: structure, release in sync with source, nbgrader validation.
+"""The nbgrader assignments: structure, release in sync with source, nbgrader validation.
 
 - every exercise function has a solution cell, a visible test cell calling its check on fixed
   cases and a hidden test cell with randomised cases, each with points; an ungraded explore cell
@@ -13,11 +13,47 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+from pathlib import Path
 
 import pytest
 
+from convlab.course.layout import Course
+from convlab.course.release import release
 from convlab.grading import ASSIGNMENTS
-from convlab.grading.release import course_config, notebook_path, release_differences
+
+COURSE = Course(Path(__file__).resolve().parents[1] / "exercises")
+
+
+def notebook_path(assignment, stage="source", course=COURSE):
+    return getattr(course, stage)(assignment)
+
+
+def _cell_texts(path):
+    return [(c["cell_type"], _src(c)) for c in json.loads(path.read_text())["cells"]]
+
+
+def release_differences(tmp_path):
+    """Regenerate the student notebooks in a copy of the course; list the cells that differ."""
+    shutil.copytree(COURSE.root / "source", tmp_path / "source")
+    shutil.copy2(COURSE.root / "nbgrader_config.py", tmp_path / "nbgrader_config.py")
+    copy = Course(tmp_path)
+    assert all(not r.problems for r in release(copy, validate=False))
+    differences = {}
+    for assignment in ASSIGNMENTS:
+        old, new = _cell_texts(COURSE.release(assignment)), _cell_texts(copy.release(assignment))
+        problems = (
+            [f"cell count: committed {len(old)}, regenerated {len(new)}"] if len(old) != len(new) else []
+        )
+        problems += [
+            f"cell {i}: committed {a[0]} {a[1][:60]!r} != regenerated {b[0]} {b[1][:60]!r}"
+            for i, (a, b) in enumerate(zip(old, new, strict=False))
+            if a != b
+        ]
+        if problems:
+            differences[assignment] = problems
+    return differences
+
 
 POINTS_PER_FUNCTION = 5  # 2 for the visible test, 3 for the hidden one
 
@@ -32,6 +68,15 @@ def _src(cell):
 
 def _nbgrader(cell):
     return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def _questions(cells):
+    """Written questions with numeric answers: an ``answer_<q>`` solution cell, a ``test_answer_<q>`` test."""
+    return {
+        _nbgrader(c)["grade_id"].removeprefix("answer_"): c
+        for c in cells
+        if _nbgrader(c).get("grade_id", "").startswith("answer_")
+    }
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
@@ -58,8 +103,14 @@ def test_source_notebook_structure(assignment):
         )
         assert _nbgrader(visible)["points"] == 2 and _nbgrader(hidden)["points"] == 3
         assert _nbgrader(visible)["locked"] and _nbgrader(hidden)["locked"]
+    questions = _questions(cells)
+    for question, answer in questions.items():
+        assert _nbgrader(answer)["solution"] and "### BEGIN SOLUTION" in _src(answer)
+        test = by_id[f"test_answer_{question}"]
+        assert f'convlab.grading.check_answer("{question}", {question})' in _src(test)
+        assert _nbgrader(test)["points"] == 1 and _nbgrader(test)["locked"]
     points = sum(_nbgrader(c).get("points", 0) for c in cells)
-    assert points == POINTS_PER_FUNCTION * len(ASSIGNMENTS[assignment])
+    assert points == POINTS_PER_FUNCTION * len(ASSIGNMENTS[assignment]) + len(questions)
     explore = [c for c in cells if c["cell_type"] == "code" and not _nbgrader(c)]
     assert explore, "an ungraded explore cell"
     assert all("except NotImplementedError" in _src(c) for c in explore)
@@ -79,9 +130,9 @@ def test_release_notebook_holds_no_solution_and_no_hidden_test(assignment):
     )
 
 
-def test_release_is_in_sync_with_source():
-    differences = release_differences()
-    assert differences == {}, "regenerate with convlab.grading.release.generate_release():\n" + json.dumps(
+def test_release_is_in_sync_with_source(tmp_path):
+    differences = release_differences(tmp_path)
+    assert differences == {}, "regenerate with `convlab-course release`:\n" + json.dumps(
         differences, indent=1
     )
 
@@ -90,7 +141,7 @@ def test_release_is_in_sync_with_source():
 def validator():
     from nbgrader.validator import Validator
 
-    return Validator(config=course_config())
+    return Validator(config=COURSE.config())
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
@@ -104,5 +155,8 @@ def test_source_notebook_passes_nbgrader_validate(assignment, validator, monkeyp
 def test_untouched_release_notebook_fails_nbgrader_validate(assignment, validator):
     result = validator.validate(str(notebook_path(assignment, "release")))
     failed = result.get("failed", [])
-    assert len(failed) == len(ASSIGNMENTS[assignment])  # every visible test fails, nothing else matters
-    assert all("NotImplementedError" in f["raw_error"] for f in failed)
+    questions = _questions(_cells(assignment))
+    # every visible test fails, nothing else matters; an unanswered question's variable is undefined
+    assert len(failed) == len(ASSIGNMENTS[assignment]) + len(questions)
+    assert all("NotImplementedError" in f["raw_error"] or "NameError" in f["raw_error"] for f in failed)
+    assert sum("NotImplementedError" in f["raw_error"] for f in failed) == len(ASSIGNMENTS[assignment])

@@ -1,4 +1,4 @@
-"""convlab.functional.max_pool2d / max_unpool2d against torch.nn.functional."""
+"""convlab.functional.max_pool2d / max_unpool2d / avg_pool2d against torch.nn.functional."""
 
 import itertools
 
@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from convlab.functional import max_pool2d, max_unpool2d
+from convlab.functional import avg_pool2d, max_pool2d, max_unpool2d
 
 
 def _torch_pool(x, *args, **kwargs):
@@ -177,3 +177,77 @@ def test_max_unpool2d_rules():
         max_unpool2d(pooled, idx, 2, stride=0)
     with pytest.raises(ValueError, match="`padding`"):
         max_unpool2d(pooled, idx, 2, padding=-1)
+
+
+# --- avg_pool2d ------------------------------------------------------------------------------
+
+AVG_GRID = [
+    # kernel, stride, padding, ceil_mode, count_include_pad, divisor_override
+    (2, None, 0, False, True, None),
+    (3, 2, 1, False, True, None),
+    (3, 2, 1, True, True, None),
+    (3, 2, 1, True, False, None),
+    ((3, 2), (2, 1), (1, 0), True, False, None),
+    ((1, 4), (1, 3), (0, 2), True, True, None),
+    (4, 3, 2, True, False, None),
+    (3, 2, 1, False, True, 5),
+    (2, 1, 1, True, False, -3),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kernel, stride, padding, ceil_mode, include, divisor", AVG_GRID)
+def test_avg_pool2d_matches_torch(kernel, stride, padding, ceil_mode, include, divisor, dtype, rng):
+    """Window sums are float sums in a different order than torch's: compare with a tolerance."""
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    for shape in [(2, 3, 9, 7), (1, 2, 8, 8), (3, 11, 6)]:
+        x = rng.standard_normal(shape).astype(dtype)
+        want = F.avg_pool2d(torch.from_numpy(x), kernel, stride, padding, ceil_mode, include, divisor)
+        got = avg_pool2d(x, kernel, stride, padding, ceil_mode, include, divisor)
+        assert got.dtype == dtype and got.shape == tuple(want.shape)
+        np.testing.assert_allclose(got, want.numpy(), rtol=tol, atol=tol)
+
+
+def test_avg_pool2d_divisors_by_hand():
+    """A 3x3 window with padding 1 at the corner of a 4x4 image of ones covers 4 pixels."""
+    x = np.ones((1, 1, 4, 4))
+    with_pad = avg_pool2d(x, 3, stride=2, padding=1)
+    np.testing.assert_allclose(with_pad[0, 0], [[4 / 9, 6 / 9], [6 / 9, 1.0]])
+    np.testing.assert_allclose(avg_pool2d(x, 3, 2, 1, count_include_pad=False), np.ones((1, 1, 2, 2)))
+    np.testing.assert_allclose(avg_pool2d(x, 2, divisor_override=1), np.full((1, 1, 2, 2), 4.0))
+    # ceil_mode: 5 -> 3 windows of size 2; the last covers one pixel and no padding: divisor 1
+    last = avg_pool2d(np.ones((1, 1, 5, 5)), 2, ceil_mode=True)[0, 0]
+    np.testing.assert_allclose(last, np.ones((3, 3)))
+    assert tuple(F.avg_pool2d(torch.ones(1, 1, 5, 5), 2, ceil_mode=True).shape) == (1, 1, 3, 3)
+
+
+def test_avg_pool2d_integer_input_becomes_float64():
+    out = avg_pool2d(np.arange(16).reshape(1, 1, 4, 4), 2)
+    assert out.dtype == np.float64
+    np.testing.assert_array_equal(out[0, 0], [[2.5, 4.5], [10.5, 12.5]])
+
+
+def test_avg_pool2d_rules():
+    x = np.zeros((1, 1, 5, 5))
+    with pytest.raises(ValueError, match="`padding`.*half of `kernel_size`"):
+        avg_pool2d(x, 2, padding=2)
+    with pytest.raises(ValueError, match="`stride`"):
+        avg_pool2d(x, 3, stride=0)
+    with pytest.raises(ValueError, match="`kernel_size`"):
+        avg_pool2d(x, 0)
+    with pytest.raises(TypeError, match="`kernel_size`"):
+        avg_pool2d(x, 2.0)
+    with pytest.raises(ValueError, match="`input`.*too small"):
+        avg_pool2d(x, 6)
+    with pytest.raises(ValueError, match="`input`.*3 or 4-dimensional"):
+        avg_pool2d(np.zeros((5, 5)), 2)
+    with pytest.raises(TypeError, match="`ceil_mode`"):
+        avg_pool2d(x, 2, ceil_mode=1)
+    with pytest.raises(TypeError, match="`count_include_pad`"):
+        avg_pool2d(x, 2, count_include_pad=None)
+    with pytest.raises(ValueError, match="`divisor_override`.*zero"):
+        avg_pool2d(x, 2, divisor_override=0)
+    with pytest.raises(TypeError, match="`divisor_override`"):
+        avg_pool2d(x, 2, divisor_override=2.0)
+    with pytest.raises(RuntimeError):  # the oracle refuses the same zero divisor
+        F.avg_pool2d(torch.zeros(1, 1, 5, 5), 2, divisor_override=0)

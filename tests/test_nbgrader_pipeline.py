@@ -2,7 +2,7 @@
 
 For every assignment: ``generate_assignment``, then submissions in ``submitted/`` — the release
 notebook filled in with the model answers (full marks) and the release notebook untouched (zero,
-without crashing the run) — then ``autograde``. For two assignments a third student with one
+without crashing the run) — then ``autograde``. For three assignments a third student with one
 planted bug takes part, and the run goes on to ``generate_feedback`` and a CSV export with
 nbgrader's exporter, whose rows are checked exactly.
 """
@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import shutil
+from pathlib import Path
 
 import pytest
 
+from convlab.course.layout import Course
 from convlab.grading import ASSIGNMENTS
-from convlab.grading.release import copy_course, create_gradebook, nbgrader_api, notebook_path
+
+COURSE_DIR = Path(__file__).resolve().parents[1] / "exercises"
 
 # assignment -> (function with the planted bug, text replaced in its model answer, replacement)
 PLANTED = {
@@ -30,13 +34,53 @@ PLANTED = {
         "crops.append(total // 2)",
         "crops.append(total - total // 2)",
     ),
+    "ex02b_pooling": (  # a maximum shared by overlapping windows keeps one gradient
+        "max_pool2d_backward",
+        "np.add.at(dx, (planes, indices.reshape(-1)), grad_output.reshape(-1))",
+        "dx[planes, indices.reshape(-1)] = grad_output.reshape(-1)",
+    ),
 }
+
+
+def copy_course(destination: Path) -> Path:
+    """The course's configuration and source notebooks, copied to ``destination``."""
+    shutil.copytree(COURSE_DIR / "source", destination / "source")
+    shutil.copy2(COURSE_DIR / "nbgrader_config.py", destination / "nbgrader_config.py")
+    return destination
+
+
+def nbgrader_api(course: Path):
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    config = Course(course).config()
+    config.NbGraderAPI.log_level = logging.ERROR
+    return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+
+
+def notebook_path(assignment: str, stage: str, course: Path) -> Path:
+    return getattr(Course(course), stage)(assignment)
+
+
+def _question_points(assignment, course):
+    """One point per written question (``test_answer_<q>`` cells), on top of 5 per function."""
+    source = json.loads(notebook_path(assignment, "source", course).read_text())
+    return sum(
+        cell["metadata"].get("nbgrader", {}).get("points", 0)
+        for cell in source["cells"]
+        if cell["metadata"].get("nbgrader", {}).get("grade_id", "").startswith("test_answer_")
+    )
 
 
 @pytest.fixture(scope="session")
 def empty_gradebook(tmp_path_factory):
     """One empty gradebook per test process: creating one runs alembic, which is slow."""
-    return create_gradebook(tmp_path_factory.mktemp("gradebook"))
+    from nbgrader.api import Gradebook
+
+    course = Course(copy_course(tmp_path_factory.mktemp("gradebook")))
+    with Gradebook(course.db_url, "convlab"):  # Course.config() has put alembic on PATH
+        pass
+    return course.db_path
 
 
 def _filled(assignment, course, bug=None):
@@ -94,7 +138,7 @@ def test_autograde_full_marks_zero_and_planted_bug(assignment, tmp_path, monkeyp
         result = api.autograde(assignment, student)
         assert result["success"], result.get("error") or result.get("log")
 
-    maximum = 5.0 * len(ASSIGNMENTS[assignment])
+    maximum = 5.0 * len(ASSIGNMENTS[assignment]) + _question_points(assignment, course)
     expected = {"correct": (maximum, maximum), "blank": (0.0, maximum)}
     if assignment in PLANTED:
         expected["bug"] = (maximum - 5.0, maximum)

@@ -39,6 +39,8 @@ import sys
 import threading
 import time
 
+from convlab._seed import SEED_ENV
+
 __all__ = [
     "ForkServer",
     "ForkedKernel",
@@ -114,7 +116,7 @@ def clean_environment(home: str, seed: str | None = None, extra: dict | None = N
         "NBGRADER_EXECUTION": "autograde",
     }
     if seed:
-        env["CONVLAB_GRADING_SEED"] = str(seed)
+        env[SEED_ENV] = str(seed)
     env.update(extra or {})
     os.makedirs(env["TMPDIR"], exist_ok=True)
     return env

@@ -55,6 +55,8 @@ from nbgrader import utils
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Dict, Float, Integer, Unicode
 
+from convlab._seed import SEED_ENV
+
 from . import forkserver
 from .forkserver import clean_environment
 
@@ -94,8 +96,8 @@ try:
 finally:
     del __convlab_guard
 """
-_SEED = "import os as __os\n__os.environ['CONVLAB_GRADING_SEED'] = '{seed}'\ndel __os\n"
-_UNSEED = "import os as __os\n__os.environ.pop('CONVLAB_GRADING_SEED', None)\ndel __os\n"
+_SEED = "import os as __os\n__os.environ['" + SEED_ENV + "'] = '{seed}'\ndel __os\n"
+_UNSEED = "import os as __os\n__os.environ.pop('" + SEED_ENV + "', None)\ndel __os\n"
 _LEVELS = ["none", "partial", "full"]
 
 

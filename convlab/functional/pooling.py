@@ -8,7 +8,9 @@ the choice among tied maxima (the first in row-major scan order) and NaN handlin
 the maximum; the last NaN of a window wins, as in PyTorch's CPU kernel).
 
 The chapter on upsampling (``chapters/upsampling.ipynb``) compares unpooling with repeat
-upsampling.
+upsampling. ``avg_pool2d`` (the window mean, equal to ``torch.nn.functional.avg_pool2d``) and
+both pooling layers' output sizes and backward passes are taught in
+``chapters/channels_pooling.ipynb``.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from convlab._validate import _is_int, _pair, check_array
 from convlab.arithmetic import _extent, _pool_size, _transpose_size
 
-__all__ = ["max_pool2d", "max_unpool2d"]
+__all__ = ["max_pool2d", "max_unpool2d", "avg_pool2d"]
 
 IntPair = int | tuple[int, int]
 
@@ -295,3 +297,147 @@ def _is_default_stride(stride: object) -> bool:
 def _check_bool(value: object, name: str) -> None:
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"`{name}` must be a bool; got {name}={value!r}")
+
+
+def avg_pool2d(
+    input: np.ndarray,
+    kernel_size: IntPair,
+    stride: IntPair | None = None,
+    padding: IntPair = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> np.ndarray:
+    r"""2-D average pooling over ``(N, C, H, W)`` or ``(C, H, W)``, equal to torch's ``avg_pool2d``.
+
+    Parameters
+    ----------
+    input : array_like, shape (N, C, H, W) or (C, H, W)
+        Integer inputs are promoted to float64.
+    kernel_size : int or (int, int)
+        Window size.
+    stride : int or (int, int), optional
+        Step between windows; defaults to ``kernel_size``.
+    padding : int or (int, int)
+        Implicit zero padding on both sides; at most half the kernel size.
+    ceil_mode : bool
+        Round the output size up instead of down, keeping a last partial window only if it
+        starts inside the input or the left padding.
+    count_include_pad : bool
+        Divide by the window's size including the zero padding it covers (default, as in
+        PyTorch) instead of by the number of input pixels it covers.
+    divisor_override : int, optional
+        Divide every window sum by this non-zero integer instead.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(N, C, H_out, W_out)`` (or ``(C, H_out, W_out)``), dtype of ``input``.
+
+    Raises
+    ------
+    TypeError
+        If ``input`` is not numeric, a size argument or ``divisor_override`` is not an integer,
+        or a flag is not a bool.
+    ValueError
+        If ``input`` is not 3-D or 4-D or is empty, a size is not positive, ``padding`` exceeds
+        half of ``kernel_size``, ``divisor_override`` is 0, or the output would be empty.
+
+    See Also
+    --------
+    torch.nn.functional.avg_pool2d : the oracle this function equals.
+    max_pool2d : the same windows, keeping their maximum.
+    convlab.autograd.avg_pool2d_backward : its gradient.
+
+    Notes
+    -----
+    The output size is that of :func:`max_pool2d` with dilation 1. A window covers input rows
+    :math:`[o s - p, \min(o s - p + k, H + p))`; with ``count_include_pad`` its divisor is the
+    size of that range (a ``ceil_mode`` window hanging beyond the right padding counts only up
+    to the padding), otherwise the size of its intersection with the input :math:`[0, H)`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.array([[[[1, 5, 2, 0], [3, 4, 8, 1], [0, 2, 1, 1], [7, 1, 0, 3]]]])
+    >>> avg_pool2d(x, 2)
+    array([[[[3.25, 2.75],
+             [2.5 , 1.25]]]])
+    >>> ones = np.ones((1, 1, 4, 4))
+    >>> avg_pool2d(ones, 3, stride=2, padding=1, divisor_override=1)[0, 0]  # pixels covered
+    array([[4., 6.],
+           [6., 9.]])
+    >>> avg_pool2d(ones, 3, stride=2, padding=1, count_include_pad=False)[0, 0]
+    array([[1., 1.],
+           [1., 1.]])
+    """
+    x = check_array(input, "input", ndim=(3, 4), floating=True)
+    geometry = _avg_pool_geometry(x.shape, kernel_size, stride, padding, ceil_mode)
+    (kh, kw), (sh, sw), (ph, pw), (oh, ow) = geometry
+    _check_bool(count_include_pad, "count_include_pad")
+    divisor = _avg_divisor(x.shape[-2:], geometry, count_include_pad, divisor_override)
+    padded = _zero_pad_for_windows(x, geometry)
+    view = sliding_window_view(padded, (kh, kw), axis=(-2, -1))
+    view = view[..., : (oh - 1) * sh + 1 : sh, : (ow - 1) * sw + 1 : sw, :, :]
+    sums = view.sum(axis=(-2, -1))
+    return (sums / divisor).astype(x.dtype, copy=False)
+
+
+def _avg_pool_geometry(
+    shape: tuple[int, ...],
+    kernel_size: object,
+    stride: object,
+    padding: object,
+    ceil_mode: object,
+) -> tuple[tuple[int, int], ...]:
+    """Validated ``(kernel, stride, padding, output size)`` pairs of an average pooling."""
+    kh, kw = _pair(kernel_size, "kernel_size")
+    sh, sw = (kh, kw) if _is_default_stride(stride) else _pair(stride, "stride")
+    ph, pw = _pair(padding, "padding", minimum=0)
+    if ph > kh // 2 or pw > kw // 2:
+        raise ValueError(
+            f"`padding` must be at most half of `kernel_size`; got padding={(ph, pw)}, kernel_size={(kh, kw)}"
+        )
+    _check_bool(ceil_mode, "ceil_mode")
+    height, width = shape[-2:]
+    oh = _pool_output_size(height, kh, sh, ph, 1, ceil_mode)
+    ow = _pool_output_size(width, kw, sw, pw, 1, ceil_mode)
+    if oh < 1 or ow < 1:
+        raise ValueError(
+            f"`input` of spatial size {(height, width)} is too small for kernel_size={(kh, kw)}, "
+            f"stride={(sh, sw)}, padding={(ph, pw)}: output size {(oh, ow)}"
+        )
+    return (kh, kw), (sh, sw), (ph, pw), (oh, ow)
+
+
+def _avg_divisor(
+    size: tuple[int, int],
+    geometry: tuple[tuple[int, int], ...],
+    count_include_pad: bool,
+    divisor_override: object,
+) -> np.ndarray | int:
+    """Per output pixel, what PyTorch divides the window sum by (``(H_out, W_out)`` or an int)."""
+    if divisor_override is not None:
+        if not _is_int(divisor_override):
+            raise TypeError(
+                f"`divisor_override` must be an integer or None; got divisor_override={divisor_override!r}"
+            )
+        if divisor_override == 0:
+            raise ValueError("`divisor_override` must not be zero; got divisor_override=0")
+        return int(divisor_override)
+    counts = []
+    for n, k, s, p, o in zip(size, *geometry, strict=True):
+        start = np.arange(o) * s - p
+        end = np.minimum(start + k, n + p)
+        if not count_include_pad:
+            start, end = np.maximum(start, 0), np.minimum(end, n)
+        counts.append(end - start)
+    return np.outer(counts[0], counts[1])
+
+
+def _zero_pad_for_windows(x: np.ndarray, geometry: tuple[tuple[int, int], ...]) -> np.ndarray:
+    """``x`` padded with zeros on the left by ``padding`` and on the right far enough for the last window."""
+    (kh, kw), (sh, sw), (ph, pw), (oh, ow) = geometry
+    extra_h = max(0, (oh - 1) * sh + kh - x.shape[-2] - ph)
+    extra_w = max(0, (ow - 1) * sw + kw - x.shape[-1] - pw)
+    return np.pad(x, [(0, 0)] * (x.ndim - 2) + [(ph, extra_h), (pw, extra_w)])

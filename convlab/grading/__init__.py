@@ -1,4 +1,4 @@
-"""The checks behind the course's seven exercises: ``check_<name>(<name>)`` for each function.
+"""The checks behind the course's exercises: ``check_<name>(<name>)`` for each function.
 
 Each check runs the student's function on fixed cases (the visible tests) and, with
 ``n_random=...``, on randomised ones (the hidden tests, seeded at grading time), compares in
@@ -17,6 +17,8 @@ assignment             checks
 =====================  ==================================================================
 ``ex01_conv1d``        :func:`check_convolve1d`, :func:`check_correlate1d`
 ``ex02_conv2d``        :func:`check_convolve2d`, :func:`check_conv2d`
+``ex02b_pooling``      :func:`check_max_pool2d`, :func:`check_max_pool2d_backward`,
+                       :func:`check_receptive_field`, :func:`check_answer` (written questions)
 ``ex03_arithmetic``    :func:`check_conv_output_size`, :func:`check_conv_transpose_output_size`,
                        :func:`check_same_padding`
 ``ex04_matrix``        :func:`check_conv_matrix`, :func:`check_conv2d_backward`
@@ -47,12 +49,15 @@ from __future__ import annotations
 
 import importlib
 
-from convlab.grading._core import SEED_ENV, CheckFailure, ShortcutError, preload, resolve_seed
+from convlab.grading.cases import SEED_ENV, resolve_seed
+from convlab.grading.comparison import CheckFailure, ShortcutError
+from convlab.grading.shortcuts import preload
 
 #: Assignment id -> the exercise functions it grades, in notebook order.
 ASSIGNMENTS: dict[str, tuple[str, ...]] = {
     "ex01_conv1d": ("convolve1d", "correlate1d"),
     "ex02_conv2d": ("convolve2d", "conv2d"),
+    "ex02b_pooling": ("max_pool2d", "max_pool2d_backward", "receptive_field"),
     "ex03_arithmetic": ("conv_output_size", "conv_transpose_output_size", "same_padding"),
     "ex04_matrix": ("conv_matrix", "conv2d_backward"),
     "ex05_transposed": ("conv_transpose2d", "tf_conv2d_transpose"),
@@ -61,6 +66,7 @@ ASSIGNMENTS: dict[str, tuple[str, ...]] = {
 }
 
 _CHECK_MODULE = {f"check_{fn}": assignment for assignment, fns in ASSIGNMENTS.items() for fn in fns}
+_CHECK_MODULE["check_answer"] = "ex02b_pooling"  # the written questions of ex02b_pooling
 
 __all__ = ["ASSIGNMENTS", "SEED_ENV", "CheckFailure", "ShortcutError", "resolve_seed", *_CHECK_MODULE]
 

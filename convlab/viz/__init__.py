@@ -11,6 +11,8 @@ from convlab.viz.grids import __all__ as _grids_all
 from convlab.viz.palettes import CHANNEL_COLOURS, CLASS_COLOURS, PATCH_COLOURS, PRECISION_COLOURS
 from convlab.viz.performance import *  # noqa: F403
 from convlab.viz.performance import __all__ as _performance_all
+from convlab.viz.receptive_field import *  # noqa: F403
+from convlab.viz.receptive_field import __all__ as _receptive_field_all
 from convlab.viz.segmentation import *  # noqa: F403
 from convlab.viz.segmentation import __all__ as _segmentation_all
 from convlab.viz.sliding import *  # noqa: F403
@@ -31,4 +33,5 @@ __all__ = [
     *_upsampling_all,
     *_segmentation_all,
     *_performance_all,
+    *_receptive_field_all,
 ]
