@@ -92,7 +92,13 @@ def test_bilinear_upsampler_equals_interpolation_away_from_the_border(factor):
 def test_learnable_upsampling_switch():
     frozen = FCN(2, "8s", width=2, learnable_upsampling=False)
     assert not frozen.upscore.weight.requires_grad and not frozen.upscore2.weight.requires_grad
-    assert FCN(2, "8s", width=2).upscore.weight.requires_grad
+    learned = FCN(2, "8s", width=2, learnable_upsampling=True)
+    assert learned.upscore.weight.requires_grad and learned.upscore_pool4.weight.requires_grad
+    paper = FCN(2, "8s", width=2)  # default: the paper's text, final fixed, x2 layers learned
+    assert not paper.upscore.weight.requires_grad
+    assert paper.upscore2.weight.requires_grad and paper.upscore_pool4.weight.requires_grad
+    with pytest.raises(ValueError, match="learnable_upsampling"):
+        FCN(2, "8s", width=2, learnable_upsampling="final")
 
 
 def _centres(n, stride):
