@@ -13,11 +13,47 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+from pathlib import Path
 
 import pytest
 
+from convlab.course.layout import Course
+from convlab.course.release import release
 from convlab.grading import ASSIGNMENTS
-from convlab.grading.release import course_config, notebook_path, release_differences
+
+COURSE = Course(Path(__file__).resolve().parents[1] / "exercises")
+
+
+def notebook_path(assignment, stage="source", course=COURSE):
+    return getattr(course, stage)(assignment)
+
+
+def _cell_texts(path):
+    return [(c["cell_type"], _src(c)) for c in json.loads(path.read_text())["cells"]]
+
+
+def release_differences(tmp_path):
+    """Regenerate the student notebooks in a copy of the course; list the cells that differ."""
+    shutil.copytree(COURSE.root / "source", tmp_path / "source")
+    shutil.copy2(COURSE.root / "nbgrader_config.py", tmp_path / "nbgrader_config.py")
+    copy = Course(tmp_path)
+    assert all(not r.problems for r in release(copy, validate=False))
+    differences = {}
+    for assignment in ASSIGNMENTS:
+        old, new = _cell_texts(COURSE.release(assignment)), _cell_texts(copy.release(assignment))
+        problems = (
+            [f"cell count: committed {len(old)}, regenerated {len(new)}"] if len(old) != len(new) else []
+        )
+        problems += [
+            f"cell {i}: committed {a[0]} {a[1][:60]!r} != regenerated {b[0]} {b[1][:60]!r}"
+            for i, (a, b) in enumerate(zip(old, new, strict=False))
+            if a != b
+        ]
+        if problems:
+            differences[assignment] = problems
+    return differences
+
 
 POINTS_PER_FUNCTION = 5  # 2 for the visible test, 3 for the hidden one
 
@@ -79,9 +115,9 @@ def test_release_notebook_holds_no_solution_and_no_hidden_test(assignment):
     )
 
 
-def test_release_is_in_sync_with_source():
-    differences = release_differences()
-    assert differences == {}, "regenerate with convlab.grading.release.generate_release():\n" + json.dumps(
+def test_release_is_in_sync_with_source(tmp_path):
+    differences = release_differences(tmp_path)
+    assert differences == {}, "regenerate with `convlab-course release`:\n" + json.dumps(
         differences, indent=1
     )
 
@@ -90,7 +126,7 @@ def test_release_is_in_sync_with_source():
 def validator():
     from nbgrader.validator import Validator
 
-    return Validator(config=course_config())
+    return Validator(config=COURSE.config())
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)

@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import shutil
+from pathlib import Path
 
 import pytest
 
+from convlab.course.layout import Course
 from convlab.grading import ASSIGNMENTS
-from convlab.grading.release import copy_course, create_gradebook, nbgrader_api, notebook_path
+
+COURSE_DIR = Path(__file__).resolve().parents[1] / "exercises"
 
 # assignment -> (function with the planted bug, text replaced in its model answer, replacement)
 PLANTED = {
@@ -33,10 +37,35 @@ PLANTED = {
 }
 
 
+def copy_course(destination: Path) -> Path:
+    """The course's configuration and source notebooks, copied to ``destination``."""
+    shutil.copytree(COURSE_DIR / "source", destination / "source")
+    shutil.copy2(COURSE_DIR / "nbgrader_config.py", destination / "nbgrader_config.py")
+    return destination
+
+
+def nbgrader_api(course: Path):
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    config = Course(course).config()
+    config.NbGraderAPI.log_level = logging.ERROR
+    return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+
+
+def notebook_path(assignment: str, stage: str, course: Path) -> Path:
+    return getattr(Course(course), stage)(assignment)
+
+
 @pytest.fixture(scope="session")
 def empty_gradebook(tmp_path_factory):
     """One empty gradebook per test process: creating one runs alembic, which is slow."""
-    return create_gradebook(tmp_path_factory.mktemp("gradebook"))
+    from nbgrader.api import Gradebook
+
+    course = Course(copy_course(tmp_path_factory.mktemp("gradebook")))
+    with Gradebook(course.db_url, "convlab"):  # Course.config() has put alembic on PATH
+        pass
+    return course.db_path
 
 
 def _filled(assignment, course, bug=None):

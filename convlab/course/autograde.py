@@ -38,11 +38,11 @@ import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 
+from convlab._seed import SEED_ENV
+
 from .layout import Course
 
-__all__ = ["autograde", "GradingLimits", "SEED_VARIABLE"]
-
-SEED_VARIABLE = "CONVLAB_GRADING_SEED"
+__all__ = ["autograde", "GradingLimits"]
 _SEVERITY = ["error", "invalid", "kernel-died", "timeout", "memory", "repaired", "ok"]
 
 
@@ -64,7 +64,7 @@ class _Worker:
         self.log, self.proc, self.fresh_kernels = log, None, fresh_kernels
 
     def _start(self) -> None:
-        env = {k: v for k, v in os.environ.items() if k != SEED_VARIABLE}
+        env = {k: v for k, v in os.environ.items() if k != SEED_ENV}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "convlab.course.runner", *(["--fresh-kernels"] * self.fresh_kernels)],
             stdin=subprocess.PIPE,
@@ -268,7 +268,7 @@ def autograde(
             f"no released notebook for {assignment!r}: run `convlab-course release {assignment}` first"
         )
     students = sorted(students if students is not None else course.students(assignment))
-    seed = os.environ.get(SEED_VARIABLE) or str(secrets.randbelow(2**31))
+    seed = os.environ.get(SEED_ENV) or str(secrets.randbelow(2**31))
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     scratch = Path(tempfile.mkdtemp(prefix="convlab-grading-"))
     records: dict[str, dict] = {}

@@ -36,6 +36,8 @@ import sys
 import threading
 import time
 
+from convlab._seed import SEED_ENV
+
 __all__ = [
     "ForkServer",
     "ForkedKernel",
@@ -103,7 +105,7 @@ def clean_environment(home: str, seed: str, extra: dict | None = None) -> dict:
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONHASHSEED": "0",
         "NBGRADER_EXECUTION": "autograde",
-        "CONVLAB_GRADING_SEED": str(seed),
+        SEED_ENV: str(seed),
     }
     env.update(extra or {})
     os.makedirs(env["TMPDIR"], exist_ok=True)

@@ -33,6 +33,8 @@ import time
 import traceback
 from pathlib import Path
 
+from convlab._seed import SEED_ENV
+
 __all__ = ["grade_one", "main"]
 
 
@@ -79,7 +81,7 @@ def _start_fork_server() -> None:
     home = tempfile.mkdtemp(prefix="convlab-forkserver-")
     atexit.register(shutil.rmtree, home, True)
     env = forkserver.clean_environment(home, "")
-    env.pop("CONVLAB_GRADING_SEED")
+    env.pop(SEED_ENV)
     env["MPLCONFIGDIR"] = os.path.join(home, "matplotlib")
     forkserver.current = forkserver.ForkServer(env)
 

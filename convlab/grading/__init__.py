@@ -47,7 +47,9 @@ from __future__ import annotations
 
 import importlib
 
-from convlab.grading._core import SEED_ENV, CheckFailure, ShortcutError, preload, resolve_seed
+from convlab.grading.cases import SEED_ENV, resolve_seed
+from convlab.grading.comparison import CheckFailure, ShortcutError
+from convlab.grading.shortcuts import preload
 
 #: Assignment id -> the exercise functions it grades, in notebook order.
 ASSIGNMENTS: dict[str, tuple[str, ...]] = {

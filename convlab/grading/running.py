@@ -1,0 +1,281 @@
+"""Running a check: an exercise declared as a table, turned into a ``check_<name>`` function.
+
+:func:`exercise` takes the exercise's signature, its reference, its fixed cases, a function that
+draws one random case and its misconceptions, and returns the check. Running it:
+
+1. computes the expected output of every case with the reference *before* the student's function
+   runs, on copies of the inputs;
+2. calls the student's function on fresh copies, with the library versions of the operation
+   switched off (:mod:`convlab.grading.shortcuts`);
+3. compares case by case (:mod:`convlab.grading.comparison`); on the first wrong case, each
+   misconception that applies is computed on the same inputs, and its hint is shown when it
+   reproduces the student's output.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from convlab.grading.cases import Case, Misconception, Signature, case_rng, draw, resolve_seed
+from convlab.grading.comparison import (
+    CheckFailure,
+    Mismatch,
+    ShortcutError,
+    compare,
+    describe_argument,
+    kind,
+    matches,
+    unchanged,
+)
+from convlab.grading.shortcuts import _shortcut_message, blocking_shortcuts, reference
+
+# An exercise module needs these names only: they are re-exported from here.
+__all__ = ["exercise", "Exercise", "Case", "Misconception", "draw", "reference"]
+
+_deepcopy = copy.deepcopy
+
+_DOC = """{doc}
+
+Parameters
+----------
+{name} : callable
+    Your function, called as ``{signature}``.
+n_random : int, optional
+    Number of random cases added to the {n_fixed} fixed ones (the hidden tests use many).
+seed : int, optional
+    Seed of the random cases; default ``$CONVLAB_GRADING_SEED``, else drawn afresh.
+
+Raises
+------
+CheckFailure
+    An :class:`AssertionError` naming the first failing case, the expected and received output
+    and, when it recognises one, the misconception behind the error.
+ShortcutError
+    When ``{name}`` calls a library implementation of the operation (convlab's references,
+    torch, scipy.signal/ndimage, numpy.convolve/correlate).
+
+See Also
+--------
+{reference} : the reference the check compares with.
+"""
+
+
+class Exercise:
+    """The declaration behind one check (see :func:`exercise`); ``run`` checks a function."""
+
+    def __init__(
+        self,
+        signature: str,
+        reference: Callable,
+        cases: Sequence[Case],
+        random: Callable[[Any], Case] | None = None,
+        misconceptions: Sequence[Misconception] = (),
+        *,
+        raises: tuple[type[BaseException], ...] = (),
+        blocked: Sequence[tuple[str, str]] = (),
+        evaluate: Callable[..., Any] | None = None,
+    ) -> None:
+        self.signature = Signature(signature)
+        self.name = self.signature.name
+        self.reference, self.fixed, self.random = reference, list(cases), random
+        self.misconceptions = list(misconceptions)
+        self.raises, self.blocked, self.evaluate = raises, tuple(blocked), evaluate
+        for case in self.fixed:
+            self.signature.bind(case)  # a case that does not fit the signature fails here
+        for m in self.misconceptions:
+            m.check_names(self.signature)
+
+    # ------------------------------------------------------------------ the three steps
+
+    def cases(self, seed: int, n_random: int) -> list[Case]:
+        cases = [_deepcopy(c) for c in self.fixed]
+        rng = case_rng(seed, self.name)
+        for _ in range(n_random):
+            case = self.random(rng)
+            case.random = True
+            cases.append(case)
+        return cases
+
+    def _value(self, output: Any, values: dict[str, Any]) -> Any:
+        if self.evaluate is None:
+            return output
+        return Signature.call(self.evaluate, values, output=output)
+
+    def _expected(self, case: Case, values: dict[str, Any]) -> Any:
+        try:
+            output = self.reference(*_deepcopy(tuple(values.values())))
+        except self.raises as exc:
+            case.raises = next(k for k in self.raises if isinstance(exc, k))
+            return None
+        return self._value(output, values)
+
+    def run(self, fn: object, *, n_random: int = 0, seed: int | None = None) -> None:
+        """Check ``fn``; print one line on success, raise :class:`CheckFailure` on the first wrong case."""
+        name = self.name
+        if isinstance(n_random, bool) or not isinstance(n_random, int):
+            raise TypeError(f"`n_random` must be an integer; got n_random={n_random!r}")
+        if n_random < 0:
+            raise ValueError(f"`n_random` must be non-negative; got n_random={n_random}")
+        seed = resolve_seed(seed)
+        if not callable(fn):
+            raise CheckFailure(f"check_{name} expects your function `{name}`; got {type(fn).__name__}")
+        cases = self.cases(seed, n_random)
+        bound = [self.signature.bind(case) for case in cases]
+        # 1. expected values, from the reference, on copies, before any student code runs
+        expected = [self._expected(case, values) for case, (_, values) in zip(cases, bound, strict=True)]
+        originals = [_deepcopy(given) for given, _ in bound]
+        # 2. the student's calls, with the library versions switched off
+        results: list[tuple[str, object]] = []
+        inputs: list[dict] = []
+        blocker = blocking_shortcuts(name, [fn], self.blocked)
+        with blocker as monitor:
+            direct = blocker.is_blocked(fn)
+            if direct is not None:
+                raise ShortcutError(_shortcut_message(name, direct))
+            for case, (given, _) in zip(cases, bound, strict=True):
+                given = _deepcopy(given)
+                inputs.append(given)
+                args, kwargs = self.signature.split(given)
+                try:
+                    results.append(("ok", fn(*args, **kwargs)))
+                except ShortcutError:
+                    raise
+                except Exception as exc:  # the student's error, reported with the case below
+                    results.append(("raised", exc))
+                    if case.raises is None or not isinstance(exc, case.raises):
+                        break
+        if monitor.called:
+            raise ShortcutError(_shortcut_message(name, monitor.called[0]))
+        # 3. compare, case by case
+        n_fixed = len(self.fixed)
+        for index, (case, (status, got)) in enumerate(zip(cases, results, strict=False)):
+            values = bound[index][1]
+            problem = self._judge(case, values, status, got, expected[index], originals[index], inputs[index])
+            if problem is None:
+                continue
+            hints = self._diagnose(case, values, status, got, expected[index])
+            where = f"case {index + 1} of {n_fixed}"
+            if case.random:
+                where = (
+                    f"random case {index - n_fixed + 1} of {len(cases) - n_fixed} (seed {seed}; reproduce "
+                    f"with check_{name}({name}, n_random={n_random}, seed={seed}))"
+                )
+            lines = [f"`{name}` failed on {where}:"]
+            lines += [describe_argument(k, v) for k, v in bound[index][0].items()]
+            lines += ["  " + line.replace("\n", "\n  ") for line in problem]
+            lines += [f"Diagnosis: {hint}" for hint in hints]
+            raise CheckFailure("\n".join(lines))
+        if n_random:
+            print(f"✔ {name} passed {n_fixed} fixed and {len(cases) - n_fixed} random cases (seed {seed})")
+        else:
+            print(f"✔ {name} passed {len(cases)} cases")
+
+    def _judge(self, case, values, status, got, expected, original, used) -> list[str] | None:
+        if status == "raised":
+            if case.raises is not None and isinstance(got, case.raises):
+                pass
+            elif isinstance(got, NotImplementedError):
+                return ["your function raised NotImplementedError: it is not written yet."]
+            elif case.raises is not None:
+                return [
+                    f"expected {case.raises.__name__} for this input; "
+                    f"your function raised {type(got).__name__}: {got}"
+                ]
+            else:
+                return [f"your function raised {type(got).__name__}: {got}"]
+        elif case.raises is not None:
+            return [
+                f"these arguments have no valid answer: expected your function to raise "
+                f"{case.raises.__name__}; it returned {kind(got)}"
+            ]
+        if not unchanged(original, used):
+            return ["your function modified its input arrays; compute the result in a new array instead."]
+        if status == "raised":
+            return None
+        try:
+            compare(self._value(got, values), expected)
+        except Mismatch as mismatch:
+            return mismatch.lines
+        return None
+
+    def _diagnose(self, case, values, status, got, expected) -> list[str]:
+        if status != "ok" or case.raises is not None:  # the problem says it: no error raised
+            return []
+        try:
+            value = self._value(got, values)
+        except Exception:
+            return []
+        hints = []
+        for m in self.misconceptions:
+            try:
+                if not m.applies(values, case):
+                    continue
+                wrong = self._value(m.output(values, case, expected, self.reference), values)
+            except Exception:
+                continue
+            if matches(value, wrong, None) and not matches(expected, wrong, None):
+                hints.append(m.hint)
+        return hints
+
+
+def exercise(
+    signature: str,
+    reference: Callable,
+    cases: Sequence[Case],
+    random: Callable[[Any], Case] | None = None,
+    misconceptions: Sequence[Misconception] = (),
+    *,
+    doc: str,
+    **options: Any,
+) -> Callable[..., None]:
+    """Declare an exercise and return its ``check_<name>(<name>, *, n_random=0, seed=None)``.
+
+    Parameters
+    ----------
+    signature : str
+        The exercise function as the notebook declares it, e.g. ``"convolve1d(f, g, mode='full')"``.
+        Arguments without a default are passed by position, the others by keyword.
+    reference : callable
+        The course's implementation, called with every argument by position in that order.
+    cases : sequence of Case
+        The fixed (visible) cases, written like calls: ``Case(f, g, mode="same")``.
+    random : callable, optional
+        ``random(rng)`` draws one random (hidden) case from a NumPy generator.
+    misconceptions : sequence of Misconception
+        Known mistakes and their hints, bound to each case by parameter name.
+    doc : str
+        What the check asks (its docstring's summary line and body; the shared sections follow).
+    **options
+        ``raises`` (exceptions the reference raises for impossible arguments, which the student's
+        function must raise too), ``blocked`` (extra library functions to switch off, as
+        ``(module, attribute path)`` pairs), ``evaluate`` (turns an output into comparable values;
+        bound by name, with ``output``).
+
+    Returns
+    -------
+    callable
+        The check; its ``exercise`` attribute holds the declaration.
+    """
+    declared = Exercise(signature, reference, cases, random, misconceptions, **options)
+    name = declared.name
+
+    def check(fn: Callable, *, n_random: int = 0, seed: int | None = None) -> None:
+        declared.run(fn, n_random=n_random, seed=seed)
+
+    check.__name__ = check.__qualname__ = f"check_{name}"
+    check.__doc__ = _DOC.format(
+        doc=inspect.cleandoc(doc),
+        name=name,
+        signature=signature,
+        n_fixed=len(declared.fixed),
+        reference=reference.__qualname__,
+    )
+    params = list(inspect.signature(check).parameters.values())
+    check.__signature__ = inspect.Signature(
+        [params[0].replace(name=name), *params[1:]], return_annotation=None
+    )
+    check.exercise = declared
+    return check
