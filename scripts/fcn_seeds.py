@@ -79,12 +79,15 @@ def recipe(seed: int, cfg=CONFIG, progress=False):
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--config", type=json.loads, default={}, help="JSON overrides of CONFIG")
     args = parser.parse_args()
+    cfg = {**CONFIG, **args.config}
     rows = []
     for seed in args.seeds:
         start = time.perf_counter()
-        r = recipe(seed)
+        r = recipe(seed, cfg)
         rows.append(r)
+        r = {k: v for k, v in r.items() if k != "curves"}
         print(json.dumps({"seed": seed, "seconds": round(time.perf_counter() - start, 1), **r}), flush=True)
     for name in rows[0]:
         if isinstance(rows[0][name], dict) and "mean_iou" in rows[0][name]:
