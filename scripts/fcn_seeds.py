@@ -3,7 +3,8 @@
     python scripts/fcn_seeds.py --seeds 0 1 2 3 4 > fcn_seeds.txt
 
 Each seed redraws the data and the new layers' initial weights and reshuffles the batches; the
-pretrained classifier is the shipped one. Prints one line per seed and the mean and standard deviation of every metric.
+pretrained classifier is the shipped one. Prints one line per seed, then the mean and standard
+deviation of every metric.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ CONFIG = dict(size=128, n_train=400, n_val=100, epochs32=4, epochs_stage=2, batc
 def data(seed: int, cfg=CONFIG):
     images, masks = make_shapes(cfg["n_train"], size=cfg["size"], seed=10 * seed + 1)
     val_images, val_masks = make_shapes(cfg["n_val"], size=cfg["size"], seed=10 * seed + 2)
-    return (images, ignore_boundaries(masks, cfg["band"])), (val_images, ignore_boundaries(val_masks, cfg["band"]))
+    band = cfg["band"]
+    return (images, ignore_boundaries(masks, band)), (val_images, ignore_boundaries(val_masks, band))
 
 
 def block_share(val_masks: np.ndarray, stride: int) -> float:
