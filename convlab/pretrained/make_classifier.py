@@ -173,8 +173,12 @@ def main(argv: list[str] | None = None) -> Path:
     parser.add_argument("--n-train", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    was_deterministic = torch.are_deterministic_algorithms_enabled()
     torch.use_deterministic_algorithms(True)
-    classifier, history = train_classifier(n_train=args.n_train, epochs=args.epochs, seed=args.seed)
+    try:
+        classifier, history = train_classifier(n_train=args.n_train, epochs=args.epochs, seed=args.seed)
+    finally:
+        torch.use_deterministic_algorithms(was_deterministic)
     path = save(classifier, history, args.out)
     print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")
     return path
