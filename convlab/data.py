@@ -17,10 +17,21 @@ import numpy as np
 
 from convlab._validate import _pair, check_int, check_nonnegative, check_positive
 
-__all__ = ["CLASS_NAMES", "make_shapes", "ShapesDataset"]  # noqa: F822 (ShapesDataset is built lazily)
+# ShapesDataset is built lazily (module __getattr__).
+__all__ = [
+    "CLASS_NAMES",
+    "IGNORE_INDEX",
+    "make_shapes",
+    "make_shape_crops",
+    "ignore_boundaries",
+    "ShapesDataset",  # noqa: F822
+]
 
 #: Class names, indexed by the label stored in the masks.
 CLASS_NAMES: tuple[str, ...] = ("background", "circle", "square", "triangle")
+
+#: Label of the "void" pixels that losses and metrics leave out (PASCAL VOC's 255).
+IGNORE_INDEX: int = 255
 
 _MAX_SHAPES = 3
 _MAX_TILT = 0.0  # radians; squares and triangles stand upright, tilted by at most this
@@ -162,6 +173,140 @@ def _cover(kind, cy, cx, radius, theta, y, x) -> np.ndarray:
         triangle &= u * np.cos(normal) + v * np.sin(normal) <= r / 2 * 1.25
     k = kind[:, None, None]
     return np.where(k == 1, circle, np.where(k == 2, square, triangle))
+
+
+def make_shape_crops(n: int, size: int = 96, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Draw ``n`` classification crops: one shape near the centre, or background only.
+
+    The course's stand-in for ImageNet: a classifier trained on these crops learns the outlines that
+    :func:`make_shapes` scenes are made of, and chapter 7 turns it into a segmentation network.
+
+    Parameters
+    ----------
+    n : int
+        Number of crops, ``n >= 1``.
+    size : int, default 96
+        Side of the square crops, at least 16.
+    seed : int, default 0
+        Seed of the random generator (same arguments, same arrays).
+
+    Returns
+    -------
+    images : numpy.ndarray, shape (n, 3, size, size), float32
+        RGB crops with values in ``[0, 1]``, drawn like :func:`make_shapes` backgrounds.
+    labels : numpy.ndarray, shape (n,), int64
+        The class of the crop's shape (1 circle, 2 square, 3 triangle) or 0 for a crop without one;
+        the four labels are equally likely.
+
+    Raises
+    ------
+    TypeError
+        If an argument is not an integer.
+    ValueError
+        If ``n < 1``, ``size < 16`` or ``seed < 0``.
+
+    See Also
+    --------
+    make_shapes : the segmentation scenes.
+
+    Notes
+    -----
+    The shape's centre lies within ``size / 8`` of the crop's centre and its radius in
+    ``[size / 5, 0.4 size]``, so it fits in the crop whatever its class.
+
+    Examples
+    --------
+    >>> images, labels = make_shape_crops(4, size=32, seed=0)
+    >>> images.shape, labels.shape, labels.dtype
+    ((4, 3, 32, 32), (4,), dtype('int64'))
+    """
+    n = check_positive(n, "n")
+    size = check_int(size, "size", minimum=16)
+    seed = check_nonnegative(check_int(seed, "seed"), "seed")
+    rng = np.random.default_rng(seed)
+    y = np.arange(size, dtype=np.float32)[:, None] + 0.5
+    x = np.arange(size, dtype=np.float32)[None, :] + 0.5
+    base = rng.uniform(0.15, 0.85, (n, 3, 1, 1)).astype(np.float32)
+    freq, angle = rng.uniform(0.05, 0.4, (n, 2, 1, 1)), rng.uniform(0, np.pi, (n, 2, 1, 1))
+    phase, amp = rng.uniform(0, 2 * np.pi, (n, 2, 1, 1)), rng.uniform(0.02, 0.1, (n, 2, 1, 1))
+    gratings = amp * np.sin(freq * (np.cos(angle) * x + np.sin(angle) * y) + phase)
+    image = (base + gratings.sum(axis=1, keepdims=True)).astype(np.float32)
+    labels = rng.integers(0, 4, size=n)
+    centre = size / 2 + rng.uniform(-size / 8, size / 8, (2, n))
+    radius = rng.uniform(size / 5, 0.4 * size, n)
+    colour = rng.uniform(0, 1, (n, 3))
+    too_close = np.linalg.norm(colour - base[:, :, 0, 0], axis=-1) < 0.35
+    colour = np.where(too_close[:, None], 1.0 - colour, colour)
+    shade = rng.uniform(-0.08, 0.08, (n, 1))
+    cover = _cover(np.maximum(labels, 1), centre[0], centre[1], radius, np.zeros(n), y, x)
+    cover &= (labels > 0)[:, None, None]
+    ramp = shade[:, :, None, None] * ((y - centre[0][:, None, None]) / radius[:, None, None])[:, None]
+    fill = colour[:, :, None, None] + ramp
+    image = np.where(cover[:, None], fill, image)
+    noise = rng.normal(0, 0.04, size=image.shape)
+    return np.clip(image + noise, 0.0, 1.0).astype(np.float32), labels.astype(np.int64)
+
+
+def ignore_boundaries(masks: Any, width: int = 1, ignore_index: int = IGNORE_INDEX) -> np.ndarray:
+    """Mark a band around every boundary between classes as "void", as PASCAL VOC's masks do.
+
+    Parameters
+    ----------
+    masks : array_like of int, shape (..., H, W)
+        Class of every pixel.
+    width : int, default 1
+        A pixel is void if a pixel of another class lies within ``width`` pixels of it (in the
+        ``(2 width + 1)``-square around it, clipped at the image edge); ``0`` changes nothing.
+    ignore_index : int, default 255
+        The label given to void pixels; pass the same value to the loss and the metrics.
+
+    Returns
+    -------
+    numpy.ndarray of int64, same shape
+        A copy of ``masks`` with the band set to ``ignore_index``.
+
+    Raises
+    ------
+    TypeError
+        If ``masks`` is not integer or ``width``/``ignore_index`` is not an int.
+    ValueError
+        If ``masks`` has fewer than two dimensions, ``width < 0``, or ``ignore_index`` is a class
+        label that occurs in ``masks``.
+
+    See Also
+    --------
+    convlab.metrics.confusion_matrix : leaves the band out with ``ignore_index=255``.
+    torch.nn.functional.cross_entropy : leaves it out of the loss with ``ignore_index=255``.
+
+    Notes
+    -----
+    Both pixels of a pair of neighbours with different labels become void, so a band of width
+    $w$ is $2w$ pixels wide. The labelling of such pixels is the least certain (a human annotator's
+    outline is rarely exact to the pixel); VOC's band is 5 pixels wide.
+
+    Examples
+    --------
+    >>> ignore_boundaries([[0, 0, 0, 1, 1, 1]], width=1)
+    array([[  0,   0, 255, 255,   1,   1]])
+    """
+    arr = np.asarray(masks)
+    if arr.dtype == np.bool_ or not np.issubdtype(arr.dtype, np.integer):
+        raise TypeError(f"`masks` must hold integer class labels; got dtype {arr.dtype}")
+    if arr.ndim < 2:
+        raise ValueError(f"`masks` must have at least 2 dimensions (..., H, W); got shape {arr.shape}")
+    width = check_nonnegative(check_int(width, "width"), "width")
+    ignore_index = check_int(ignore_index, "ignore_index")
+    if arr.size and np.any(arr == ignore_index):
+        raise ValueError(f"`ignore_index` ({ignore_index}) already occurs in `masks`; choose another value")
+    arr = arr.astype(np.int64)
+    pad = [(0, 0)] * (arr.ndim - 2) + [(width, width), (width, width)]
+    padded = np.pad(arr, pad, mode="edge")
+    h, w = arr.shape[-2:]
+    void = np.zeros(arr.shape, dtype=bool)
+    for dy in range(2 * width + 1):
+        for dx in range(2 * width + 1):
+            void |= padded[..., dy : dy + h, dx : dx + w] != arr
+    return np.where(void, ignore_index, arr)
 
 
 def __getattr__(name: str) -> Any:

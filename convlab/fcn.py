@@ -8,7 +8,12 @@ steps, each a piece of this module:
 2. Transposed convolutions initialised to bilinear interpolation
    (:func:`convlab.upsample.bilinear_kernel`) bring the coarse score map back to the input size.
 3. Skips from ``pool4`` and ``pool3`` add finer predictions: :class:`FCN` with ``variant`` ``"32s"``,
-   ``"16s"`` or ``"8s"``. :func:`crop_like` trims every upsampled map to its partner's size.
+   ``"16s"`` or ``"8s"``. :func:`crop_like` trims every upsampled map to its partner's size,
+   :func:`crop_offset` computes where a crop must start, :func:`fcn8s_fuse` is FCN-8s's fusion.
+
+The paper's recipe is :class:`Classifier` (pretrained on :func:`convlab.data.make_shape_crops`),
+then :meth:`FCN.from_classifier` (FCN-32s) and :meth:`FCN.from_fcn` (FCN-16s from the trained
+32s, FCN-8s from the trained 16s).
 
 See the chapter :doc:`/chapters/fcn`.
 """
@@ -21,10 +26,19 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from convlab._validate import _pair, check_choice, check_positive
+from convlab._validate import _pair, check_choice, check_nonnegative, check_positive
 from convlab.arithmetic import conv_output_size
 
-__all__ = ["VARIANTS", "convolutionalize", "crop_like", "MatmulConv2d", "FCN"]
+__all__ = [
+    "VARIANTS",
+    "convolutionalize",
+    "crop_like",
+    "crop_offset",
+    "fcn8s_fuse",
+    "MatmulConv2d",
+    "Classifier",
+    "FCN",
+]
 
 #: Which pooling outputs each variant fuses into its prediction (coarsest first).
 VARIANTS: dict[str, tuple[str, ...]] = {"32s": (), "16s": ("pool4",), "8s": ("pool4", "pool3")}
@@ -175,6 +189,133 @@ def crop_like(
     return x[..., top : top + h, left : left + w]
 
 
+def crop_offset(layers: Sequence[tuple[str, int, int, int]]) -> int:
+    """Offset (in input pixels) at which the last layer's output must be cropped to align with the input.
+
+    Parameters
+    ----------
+    layers : sequence of (kind, kernel, stride, padding)
+        The layers from the input to the map, in order; ``kind`` is ``"conv"``, ``"pool"`` or
+        ``"transposed"``. Layers that keep the geometry (3x3, stride 1, padding 1) may be left out.
+
+    Returns
+    -------
+    int
+        ``o`` such that pixel ``o + y`` of the last map describes input pixel ``y``: crop it with
+        ``crop_like(x, input, offset=o)``.
+
+    Raises
+    ------
+    TypeError
+        If a layer is not a 4-tuple of a kind and three integers.
+    ValueError
+        If a kind is unknown, a kernel or stride is below 1, a padding is negative, or the map is
+        not at the input's scale or not aligned to a whole pixel (then no crop aligns it).
+
+    See Also
+    --------
+    crop_like : the crop itself.
+    convlab.arithmetic.conv_output_size : the sizes these layers produce.
+
+    Notes
+    -----
+    Cell $x$ of a convolution's (or pooling's) output is centred on input position
+    $s x + (k - 1)/2 - p$; cell $x$ of a transposed convolution's output on $(x + p - (k - 1)/2) / s$.
+    Composing the layers gives $x_\\text{in} = a x + b$; the map is at the input's scale when $a = 1$,
+    and its cell $x$ describes input pixel $x + b$, so the crop starts at $-b$.
+
+    Examples
+    --------
+    >>> pool = ("pool", 2, 2, 0)
+    >>> crop_offset([("conv", 3, 1, 100)] + [pool] * 5 + [("conv", 7, 1, 0), ("transposed", 64, 32, 0)])
+    19
+    >>> crop_offset([pool] * 5 + [("transposed", 64, 32, 16)])  # convlab's FCN-32s
+    0
+    """
+    if isinstance(layers, (str, bytes)) or not isinstance(layers, Sequence):
+        raise TypeError(f"`layers` must be a sequence of (kind, kernel, stride, padding); got {layers!r}")
+    a, b = 1.0, 0.0
+    for index, layer in enumerate(layers):
+        if not isinstance(layer, (tuple, list)) or len(layer) != 4:
+            raise TypeError(
+                f"`layers[{index}]` must be a (kind, kernel, stride, padding) tuple; got {layer!r}"
+            )
+        kind, k, stride, p = layer
+        check_choice(kind, f"layers[{index}] kind", ["conv", "pool", "transposed"])
+        k = check_positive(k, f"layers[{index}] kernel")
+        stride = check_positive(stride, f"layers[{index}] stride")
+        p = check_nonnegative(p, f"layers[{index}] padding")
+        if kind == "transposed":
+            a, b = a / stride, a * (p - (k - 1) / 2) / stride + b
+        else:
+            a, b = a * stride, a * ((k - 1) / 2 - p) + b
+    if a != 1:
+        raise ValueError(f"`layers` must bring the map back to the input's scale; its scale is {a:g}")
+    if b != round(b):
+        raise ValueError(f"`layers` leave the map shifted by {-b:g} pixels: no whole-pixel crop aligns it")
+    return int(round(-b))
+
+
+def fcn8s_fuse(
+    score_fr: torch.Tensor,
+    score_pool4: torch.Tensor,
+    score_pool3: torch.Tensor,
+    up2: nn.Module,
+    up2_pool4: nn.Module,
+    up8: nn.Module,
+    size: Sequence[int],
+) -> torch.Tensor:
+    """FCN-8s's fusion of its three score maps, cropped to the input ``size``.
+
+    Parameters
+    ----------
+    score_fr : torch.Tensor, shape (N, K, h/32, w/32)
+        Scores of the ``1/32`` map (after ``fc7``).
+    score_pool4 : torch.Tensor, shape (N, K, h/16, w/16)
+        Scores computed from ``pool4`` (a ``1 x 1`` convolution).
+    score_pool3 : torch.Tensor, shape (N, K, h/8, w/8)
+        Scores computed from ``pool3``.
+    up2, up2_pool4, up8 : torch.nn.Module
+        Upsampling by 2 (``score_fr``), by 2 (the fused ``1/16`` scores) and by 8 (the fused
+        ``1/8`` scores), each mapping a side $m$ to $f m$ or more, aligned at the top-left corner.
+    size : (int, int)
+        The input's ``(H, W)``.
+
+    Returns
+    -------
+    torch.Tensor, shape (N, K, H, W)
+
+    Raises
+    ------
+    ValueError
+        If a map is smaller than the one it is cropped to.
+
+    See Also
+    --------
+    FCN : the network that calls it (``variant="8s"``).
+    crop_like : every crop here has offset 0 (the maps are aligned at the top-left corner).
+
+    Notes
+    -----
+    ``s16 = crop(up2(score_fr), score_pool4) + score_pool4``,
+    ``s8 = crop(up2_pool4(s16), score_pool3) + score_pool3``, result ``crop(up8(s8), size)``.
+    The skip scores are added unscaled (the staged FCN-8s of the paper; its later "at-once" net
+    scales ``pool4`` by 0.01 and ``pool3`` by 0.0001 instead).
+
+    Examples
+    --------
+    >>> import torch
+    >>> up = torch.nn.Upsample(scale_factor=2)
+    >>> out = fcn8s_fuse(torch.ones(1, 2, 2, 2), torch.ones(1, 2, 3, 3), torch.ones(1, 2, 5, 5),
+    ...                  up, up, torch.nn.Upsample(scale_factor=8), (37, 40))
+    >>> tuple(out.shape), float(out[0, 0, 0, 0])
+    ((1, 2, 37, 40), 3.0)
+    """
+    score = crop_like(up2(score_fr), score_pool4) + score_pool4
+    score = crop_like(up2_pool4(score), score_pool3) + score_pool3
+    return crop_like(up8(score), size)
+
+
 def _bilinear_upsampler(channels: int, factor: int, learnable: bool) -> nn.ConvTranspose2d:
     """``ConvTranspose2d(C, C, 2f - f%2, stride=f, padding=f//2)`` initialised to bilinear interpolation."""
     from convlab.upsample import bilinear_kernel
@@ -185,6 +326,24 @@ def _bilinear_upsampler(channels: int, factor: int, learnable: bool) -> nn.ConvT
         layer.weight.copy_(torch.from_numpy(bilinear_kernel(channels, factor)))
     layer.weight.requires_grad_(learnable)
     return layer
+
+
+def _backbone(in_channels: int, width: int, depths: Sequence[int], batch_norm: bool):
+    """Five VGG-style stages (3x3 convolutions, then 2x2 max pooling, ceil mode) and their widths."""
+    channels = [width * min(2**i, 8) for i in range(5)]
+    stages = []
+    previous = in_channels
+    for out, depth in zip(channels, depths, strict=True):
+        layers: list[nn.Module] = []
+        for _ in range(depth):
+            layers.append(nn.Conv2d(previous, out, 3, padding=1, bias=not batch_norm))
+            if batch_norm:
+                layers.append(nn.BatchNorm2d(out))
+            layers.append(nn.ReLU(inplace=True))
+            previous = out
+        layers.append(nn.MaxPool2d(2, stride=2, ceil_mode=True))
+        stages.append(nn.Sequential(*layers))
+    return nn.ModuleList(stages), channels
 
 
 class MatmulConv2d(nn.Conv2d):
@@ -254,6 +413,114 @@ class MatmulConv2d(nn.Conv2d):
         return y.view(n, -1, out_h, out_w)
 
 
+class Classifier(nn.Module):
+    """An image classifier with :class:`FCN`'s backbone and a fully connected head (``fc6``-``fc8``).
+
+    The course's stand-in for an ImageNet network: trained on
+    :func:`convlab.data.make_shape_crops`, it becomes FCN-32s through :meth:`FCN.from_classifier`.
+
+    Parameters
+    ----------
+    num_classes : int
+        Number of classes ``K``.
+    width : int, default 16
+    depths : sequence of 5 ints, default (1, 1, 2, 2, 2)
+    fc_channels : int, optional
+        Width of ``fc6`` and ``fc7``; default ``16 * width``.
+    input_size : int, default 96
+        Side of the square images it classifies; ``input_size / 32`` must be an odd integer
+        (the side ``k`` of the last feature map, the kernel of the convolutionalized ``fc6``).
+    batch_norm : bool, default True
+    dropout : float, default 0.0
+        Dropout after ``fc6`` and ``fc7``.
+    in_channels : int, default 3
+
+    Attributes
+    ----------
+    stages : torch.nn.ModuleList
+        The five backbone stages, the same layers as :class:`FCN`'s.
+    fc6, fc7, fc8 : torch.nn.Linear
+        ``C_5 k^2 -> F``, ``F -> F`` and ``F -> K``.
+    feature_size : int
+        ``k = input_size // 32``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For arguments of the wrong type or out of range.
+
+    See Also
+    --------
+    FCN.from_classifier, convolutionalize
+
+    Examples
+    --------
+    >>> import torch
+    >>> clf = Classifier(4, width=2, fc_channels=8, input_size=96)
+    >>> tuple(clf(torch.zeros(5, 3, 96, 96)).shape), clf.feature_size
+    ((5, 4), 3)
+    """
+
+    def __init__(
+        self,
+        num_classes: int,
+        *,
+        width: int = 16,
+        depths: Sequence[int] = (1, 1, 2, 2, 2),
+        fc_channels: int | None = None,
+        input_size: int = 96,
+        batch_norm: bool = True,
+        dropout: float = 0.0,
+        in_channels: int = 3,
+    ) -> None:
+        super().__init__()
+        num_classes = check_positive(num_classes, "num_classes")
+        width = check_positive(width, "width")
+        if isinstance(depths, (str, bytes)) or not isinstance(depths, Sequence) or len(depths) != 5:
+            raise ValueError(f"`depths` must be a sequence of 5 positive integers; got depths={depths!r}")
+        depths = tuple(check_positive(d, "depths") for d in depths)
+        fc_channels = 16 * width if fc_channels is None else check_positive(fc_channels, "fc_channels")
+        input_size = check_positive(input_size, "input_size")
+        if input_size % 32 or (input_size // 32) % 2 == 0:
+            raise ValueError(
+                f"`input_size` must be 32 times an odd number (96, 160, 224, ...); got {input_size}"
+            )
+        if not isinstance(batch_norm, bool):
+            raise TypeError(f"`batch_norm` must be a bool; got batch_norm={batch_norm!r}")
+        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
+            raise ValueError(f"`dropout` must be a number in [0, 1); got dropout={dropout!r}")
+        in_channels = check_positive(in_channels, "in_channels")
+        self.num_classes = num_classes
+        self.input_size = input_size
+        self.feature_size = input_size // 32
+        self.config = dict(
+            width=width,
+            depths=depths,
+            fc_channels=fc_channels,
+            batch_norm=batch_norm,
+            dropout=dropout,
+            in_channels=in_channels,
+        )
+        self.stages, channels = _backbone(in_channels, width, depths, batch_norm)
+        self.fc6 = nn.Linear(channels[4] * self.feature_size**2, fc_channels)
+        self.fc7 = nn.Linear(fc_channels, fc_channels)
+        self.fc8 = nn.Linear(fc_channels, num_classes)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Class scores ``(N, K)`` for images ``(N, C, input_size, input_size)``."""
+        if not isinstance(x, torch.Tensor) or x.dim() != 4 or tuple(x.shape[-2:]) != (self.input_size,) * 2:
+            shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+            raise ValueError(
+                f"`x` must be a tensor (N, C, {self.input_size}, {self.input_size}); got {shape}"
+            )
+        for stage in self.stages:
+            x = stage(x)
+        x = self.dropout(F.relu(self.fc6(x.flatten(1))))
+        x = self.dropout(F.relu(self.fc7(x)))
+        return self.fc8(x)
+
+
 class FCN(nn.Module):
     """A fully convolutional network (FCN-32s, -16s or -8s) on a small VGG-style backbone.
 
@@ -280,8 +547,10 @@ class FCN(nn.Module):
         Dropout probability after ``fc6`` and ``fc7`` (VGG: 0.5).
     in_channels : int, default 3
         Channels of the input image.
-    learnable_upsampling : bool, default True
-        Whether the bilinear-initialised transposed convolutions are trained.
+    learnable_upsampling : {"intermediate", True, False}, default "intermediate"
+        Which bilinear-initialised transposed convolutions are trained. ``"intermediate"`` (the
+        paper's text): the final upsampler stays fixed bilinear interpolation, the ``x2`` layers of
+        FCN-16s/8s are learned; ``False``: all fixed (the paper's released nets); ``True``: all learned.
 
     Attributes
     ----------
@@ -343,7 +612,7 @@ class FCN(nn.Module):
         batch_norm: bool = True,
         dropout: float = 0.0,
         in_channels: int = 3,
-        learnable_upsampling: bool = True,
+        learnable_upsampling: bool | str = "intermediate",
     ) -> None:
         super().__init__()
         num_classes = check_positive(num_classes, "num_classes")
@@ -360,9 +629,13 @@ class FCN(nn.Module):
             raise ValueError(
                 f"`fc_kernel` must be odd (it is padded symmetrically); got fc_kernel={fc_kernel}"
             )
-        for name, flag in (("batch_norm", batch_norm), ("learnable_upsampling", learnable_upsampling)):
-            if not isinstance(flag, bool):
-                raise TypeError(f"`{name}` must be a bool; got {name}={flag!r}")
+        if not isinstance(batch_norm, bool):
+            raise TypeError(f"`batch_norm` must be a bool; got batch_norm={batch_norm!r}")
+        if not (isinstance(learnable_upsampling, bool) or learnable_upsampling == "intermediate"):
+            raise ValueError(
+                "`learnable_upsampling` must be 'intermediate', True or False; "
+                f"got learnable_upsampling={learnable_upsampling!r}"
+            )
         if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
             raise ValueError(f"`dropout` must be a number in [0, 1); got dropout={dropout!r}")
         in_channels = check_positive(in_channels, "in_channels")
@@ -370,21 +643,17 @@ class FCN(nn.Module):
         self.num_classes = num_classes
         self.variant = variant
         self.skips = VARIANTS[variant]
-        channels = [width * min(2**i, 8) for i in range(5)]
-
-        stages = []
-        previous = in_channels
-        for out, depth in zip(channels, depths, strict=True):
-            layers: list[nn.Module] = []
-            for _ in range(depth):
-                layers.append(nn.Conv2d(previous, out, 3, padding=1, bias=not batch_norm))
-                if batch_norm:
-                    layers.append(nn.BatchNorm2d(out))
-                layers.append(nn.ReLU(inplace=True))
-                previous = out
-            layers.append(nn.MaxPool2d(2, stride=2, ceil_mode=True))
-            stages.append(nn.Sequential(*layers))
-        self.stages = nn.ModuleList(stages)  # outputs: pool1 ... pool5
+        self.learnable_upsampling = learnable_upsampling
+        self.config = dict(
+            width=width,
+            depths=depths,
+            fc_channels=fc_channels,
+            fc_kernel=fc_kernel,
+            batch_norm=batch_norm,
+            dropout=dropout,
+            in_channels=in_channels,
+        )
+        self.stages, channels = _backbone(in_channels, width, depths, batch_norm)  # pool1 ... pool5
 
         head: list[nn.Module] = [
             MatmulConv2d(channels[4], fc_channels, fc_kernel, padding=fc_kernel // 2),  # fc6
@@ -396,14 +665,15 @@ class FCN(nn.Module):
         ]
         self.fc = nn.Sequential(*head)
         self.score_fr = nn.Conv2d(fc_channels, num_classes, 1)
+        intermediate = bool(learnable_upsampling)  # "intermediate" and True
         if "pool4" in self.skips:
             self.score_pool4 = nn.Conv2d(channels[3], num_classes, 1)
-            self.upscore2 = _bilinear_upsampler(num_classes, 2, learnable_upsampling)
+            self.upscore2 = _bilinear_upsampler(num_classes, 2, intermediate)
         if "pool3" in self.skips:
             self.score_pool3 = nn.Conv2d(channels[2], num_classes, 1)
-            self.upscore_pool4 = _bilinear_upsampler(num_classes, 2, learnable_upsampling)
+            self.upscore_pool4 = _bilinear_upsampler(num_classes, 2, intermediate)
         final = {"32s": 32, "16s": 16, "8s": 8}[variant]
-        self.upscore = _bilinear_upsampler(num_classes, final, learnable_upsampling)
+        self.upscore = _bilinear_upsampler(num_classes, final, learnable_upsampling is True)
         self._init_weights()
 
     def _init_weights(self) -> None:
@@ -436,6 +706,140 @@ class FCN(nn.Module):
         settings.update(kwargs)
         return cls(num_classes, variant, **settings)
 
+    @classmethod
+    def from_classifier(
+        cls,
+        classifier: Classifier,
+        variant: str = "32s",
+        *,
+        learnable_upsampling: bool | str = "intermediate",
+    ) -> FCN:
+        """An FCN whose backbone and head are a trained :class:`Classifier`, convolutionalized.
+
+        The backbone is copied; ``fc6`` becomes a ``k x k`` convolution padded by ``k // 2`` (so the
+        ``1/32`` map keeps its size and the crops stay at offset 0), ``fc7`` and ``fc8`` become
+        ``1 x 1`` convolutions (``fc8`` is ``score_fr``); the skip score layers start at zero and
+        the upsamplers at bilinear interpolation.
+
+        Parameters
+        ----------
+        classifier : Classifier
+            The trained network (left unchanged).
+        variant : {"32s", "16s", "8s"}, default "32s"
+        learnable_upsampling : {"intermediate", True, False}, default "intermediate"
+
+        Returns
+        -------
+        FCN
+            On the classifier's device; in its training mode.
+
+        Raises
+        ------
+        TypeError
+            If ``classifier`` is not a :class:`Classifier`.
+
+        See Also
+        --------
+        convolutionalize, from_fcn
+
+        Examples
+        --------
+        >>> import torch
+        >>> clf = Classifier(4, width=2, fc_channels=8, input_size=96)
+        >>> net = FCN.from_classifier(clf).eval()
+        >>> x = torch.randn(1, 3, 96, 96)
+        >>> scores = net.score_fr(net.fc(net.stages[4](net.stages[3](net.stages[2](
+        ...     net.stages[1](net.stages[0](x)))))))
+        >>> torch.allclose(scores[0, :, 1, 1], clf.eval()(x)[0], atol=1e-5)  # the centre cell
+        True
+        """
+        if not isinstance(classifier, Classifier):
+            raise TypeError(f"`classifier` must be a convlab.fcn.Classifier; got {type(classifier).__name__}")
+        c = classifier.config
+        net = cls(
+            classifier.num_classes,
+            variant,
+            width=c["width"],
+            depths=c["depths"],
+            fc_channels=c["fc_channels"],
+            fc_kernel=classifier.feature_size,
+            batch_norm=c["batch_norm"],
+            dropout=c["dropout"],
+            in_channels=c["in_channels"],
+            learnable_upsampling=learnable_upsampling,
+        )
+        k = classifier.feature_size
+        with torch.no_grad():
+            net.stages.load_state_dict(classifier.stages.state_dict())
+            for conv, linear, size in ((net.fc[0], classifier.fc6, k), (net.fc[3], classifier.fc7, 1)):
+                conv.weight.copy_(convolutionalize(linear, conv.in_channels, size).weight)
+                conv.bias.copy_(linear.bias)
+            net.score_fr.weight.copy_(convolutionalize(classifier.fc8, classifier.fc7.out_features, 1).weight)
+            net.score_fr.bias.copy_(classifier.fc8.bias)
+        return net.to(classifier.fc6.weight.device)
+
+    @classmethod
+    def from_fcn(cls, previous: FCN, variant: str, *, learnable_upsampling: bool | str | None = None) -> FCN:
+        """A finer FCN initialised from a trained coarser one (FCN-16s from 32s, FCN-8s from 16s).
+
+        Every layer the two share (backbone, ``fc6``, ``fc7``, ``score_fr`` and, from a 16s,
+        ``score_pool4`` and ``upscore2``) is copied; the new skip score layer starts at zero, so the
+        new network predicts exactly what ``previous`` predicted at its own stride, upsampled
+        bilinearly; the final upsampler is a fresh bilinear one.
+
+        Parameters
+        ----------
+        previous : FCN
+            The trained network (left unchanged).
+        variant : {"16s", "8s"}
+            Must have more skips than ``previous``.
+        learnable_upsampling : {"intermediate", True, False}, optional
+            Default: that of ``previous``.
+
+        Returns
+        -------
+        FCN
+            On ``previous``'s device.
+
+        Raises
+        ------
+        TypeError
+            If ``previous`` is not an :class:`FCN`.
+        ValueError
+            If ``variant`` is not finer than ``previous.variant``.
+
+        See Also
+        --------
+        from_classifier
+
+        Examples
+        --------
+        >>> import torch
+        >>> coarse = FCN(4, "32s", width=2)
+        >>> fine = FCN.from_fcn(coarse, "16s").eval()
+        >>> torch.equal(fine.score_fr.weight, coarse.score_fr.weight)
+        True
+        >>> float(fine.score_pool4.weight.detach().abs().sum())
+        0.0
+        """
+        if not isinstance(previous, FCN):
+            raise TypeError(f"`previous` must be a convlab.fcn.FCN; got {type(previous).__name__}")
+        check_choice(variant, "variant", list(VARIANTS))
+        if len(VARIANTS[variant]) <= len(previous.skips):
+            raise ValueError(
+                f"`variant` must be finer than previous.variant={previous.variant!r}; got variant={variant!r}"
+            )
+        mode = previous.learnable_upsampling if learnable_upsampling is None else learnable_upsampling
+        net = cls(previous.num_classes, variant, **previous.config, learnable_upsampling=mode)
+        own = net.state_dict()
+        shared = {
+            key: value
+            for key, value in previous.state_dict().items()
+            if not key.startswith("upscore.") and key in own and own[key].shape == value.shape
+        }
+        net.load_state_dict(shared, strict=False)
+        return net.to(next(previous.parameters()).device)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Class scores ``(N, K, H, W)`` for an image batch ``(N, C, H, W)`` of any ``H, W``."""
         if not isinstance(x, torch.Tensor) or x.dim() != 4:
@@ -447,10 +851,11 @@ class FCN(nn.Module):
             features = stage(features)
             pools.append(features)
         score = self.score_fr(self.fc(features))
+        if self.variant == "8s":
+            s4, s3 = self.score_pool4(pools[3]), self.score_pool3(pools[2])
+            return fcn8s_fuse(score, s4, s3, self.upscore2, self.upscore_pool4, self.upscore, x.shape[-2:])
         if "pool4" in self.skips:
             score = crop_like(self.upscore2(score), pools[3]) + self.score_pool4(pools[3])
-        if "pool3" in self.skips:
-            score = crop_like(self.upscore_pool4(score), pools[2]) + self.score_pool3(pools[2])
         return crop_like(self.upscore(score), x)
 
     def extra_repr(self) -> str:

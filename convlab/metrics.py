@@ -1,7 +1,16 @@
-"""Segmentation metrics: confusion matrix, pixel accuracy and mean intersection over union (chapter 7).
+"""Segmentation metrics, as the FCN paper reports them: pixel accuracy, mean accuracy, mean IU and
+frequency-weighted IU, with per-class IoU and the confusion matrix they all come from (chapter 7).
 
-All three accept NumPy arrays or torch tensors of integer labels (a tensor is moved to the CPU first)
-and count with :func:`numpy.bincount`, so they are exact and fast on millions of pixels.
+Every function accepts NumPy arrays or torch tensors of integer labels (a tensor is moved to the CPU
+first) and an ``ignore_index`` (e.g. 255, the "void" band of PASCAL VOC) whose target pixels are left
+out. They count with :func:`numpy.bincount`, so they are exact and fast on millions of pixels.
+
+With $M$ the confusion matrix (rows: true class, columns: predicted), $n_{ij} = M_{ij}$,
+$t_i = \\sum_j n_{ij}$ the pixels of class $i$ and
+$\\mathrm{IU}_i = n_{ii} / (t_i + \\sum_j n_{ji} - n_{ii})$,
+the paper's four numbers are: pixel accuracy $\\sum_i n_{ii} / \\sum_i t_i$; mean accuracy
+$\\frac{1}{K'} \\sum_i n_{ii} / t_i$; mean IU $\\frac{1}{K'} \\sum_i \\mathrm{IU}_i$; frequency-weighted IU
+$\\sum_i t_i \\mathrm{IU}_i / \\sum_i t_i$ (sums over the $K'$ classes that have a denominator).
 
 See the chapter :doc:`/chapters/fcn`.
 """
@@ -14,7 +23,14 @@ import numpy as np
 
 from convlab._validate import check_allocation, check_array, check_int, check_positive
 
-__all__ = ["confusion_matrix", "pixel_accuracy", "mean_iou"]
+__all__ = [
+    "confusion_matrix",
+    "pixel_accuracy",
+    "mean_accuracy",
+    "mean_iou",
+    "frequency_weighted_iou",
+    "per_class_iou",
+]
 
 
 def _labels(value: Any, name: str) -> np.ndarray:
@@ -187,10 +203,148 @@ def mean_iou(pred: Any, target: Any, num_classes: int, ignore_index: int | None 
     >>> round(mean_iou([0, 1, 1, 2], [0, 1, 2, 2], num_classes=4), 4)  # (1 + 1/2 + 1/2) / 3
     0.6667
     """
-    m = confusion_matrix(pred, target, num_classes, ignore_index=ignore_index)
-    tp = np.diag(m).astype(np.float64)
-    union = m.sum(axis=0) + m.sum(axis=1) - tp
-    present = union > 0
+    ious = per_class_iou(pred, target, num_classes, ignore_index=ignore_index)
+    present = ~np.isnan(ious)
     if not present.any():
         return float("nan")
-    return float(np.mean(tp[present] / union[present]))
+    return float(np.mean(ious[present]))
+
+
+def per_class_iou(pred: Any, target: Any, num_classes: int, ignore_index: int | None = None) -> np.ndarray:
+    """Intersection over union of every class, ``nan`` for a class absent from prediction and target.
+
+    Parameters
+    ----------
+    pred, target : array_like or torch.Tensor of int, same shape
+        Predicted and true class of every pixel.
+    num_classes : int
+        Number of classes ``K``.
+    ignore_index : int, optional
+        Pixels whose target equals this value are left out.
+
+    Returns
+    -------
+    numpy.ndarray, shape (K,), float64
+        $\\mathrm{IoU}_c$ for $c = 0, \\dots, K-1$; ``nan`` where the union is empty.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`confusion_matrix`.
+
+    See Also
+    --------
+    mean_iou : the mean of the non-``nan`` entries.
+    torchmetrics.functional.jaccard_index : the torch equivalent (``average="none"``).
+
+    Notes
+    -----
+    $\\mathrm{IoU}_c = M_{cc} / (\\sum_j M_{cj} + \\sum_i M_{ic} - M_{cc})$.
+
+    Examples
+    --------
+    >>> per_class_iou([0, 1, 1, 2], [0, 1, 2, 2], num_classes=4)
+    array([1. , 0.5, 0.5, nan])
+    """
+    m = confusion_matrix(pred, target, num_classes, ignore_index=ignore_index)
+    return _iou_from_confusion(m)
+
+
+def _iou_from_confusion(m: np.ndarray) -> np.ndarray:
+    tp = np.diag(m).astype(np.float64)
+    union = m.sum(axis=0) + m.sum(axis=1) - tp
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(union > 0, tp / np.maximum(union, 1), np.nan)
+
+
+def mean_accuracy(pred: Any, target: Any, num_classes: int, ignore_index: int | None = None) -> float:
+    """Mean over classes of the per-class pixel accuracy (recall), counting classes present in the target.
+
+    Parameters
+    ----------
+    pred, target : array_like or torch.Tensor of int, same shape
+        Predicted and true class of every pixel.
+    num_classes : int
+        Number of classes ``K``.
+    ignore_index : int, optional
+        Pixels whose target equals this value are left out.
+
+    Returns
+    -------
+    float
+        $\\frac{1}{K'}\\sum_c M_{cc} / \\sum_j M_{cj}$ over the $K'$ classes that occur in the target;
+        ``nan`` if no pixel is counted.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`confusion_matrix`.
+
+    See Also
+    --------
+    pixel_accuracy : the same count pooled over classes, dominated by the largest class.
+    torchmetrics.functional.accuracy : the torch equivalent (``average="macro"``).
+
+    Notes
+    -----
+    A class that is only predicted, never true, has no accuracy of its own; its false positives
+    lower the accuracy of the classes they were taken from instead.
+
+    Examples
+    --------
+    >>> mean_accuracy([0, 1, 1, 2], [0, 1, 2, 2], num_classes=3)  # (1 + 1 + 1/2) / 3
+    0.8333333333333334
+    """
+    m = confusion_matrix(pred, target, num_classes, ignore_index=ignore_index)
+    total = m.sum(axis=1)
+    present = total > 0
+    if not present.any():
+        return float("nan")
+    return float(np.mean(np.diag(m)[present] / total[present]))
+
+
+def frequency_weighted_iou(
+    pred: Any, target: Any, num_classes: int, ignore_index: int | None = None
+) -> float:
+    """IoU of every class weighted by its share of the (counted) target pixels.
+
+    Parameters
+    ----------
+    pred, target : array_like or torch.Tensor of int, same shape
+        Predicted and true class of every pixel.
+    num_classes : int
+        Number of classes ``K``.
+    ignore_index : int, optional
+        Pixels whose target equals this value are left out.
+
+    Returns
+    -------
+    float
+        $\\sum_c t_c\\, \\mathrm{IoU}_c / \\sum_c t_c$ with $t_c = \\sum_j M_{cj}$; ``nan`` if no
+        pixel is counted.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`confusion_matrix`.
+
+    See Also
+    --------
+    mean_iou : every class weighted equally.
+
+    Notes
+    -----
+    A class with $t_c = 0$ gets weight 0, so classes only predicted never enter (their false
+    positives still lower the IoU of the classes they were taken from).
+
+    Examples
+    --------
+    >>> frequency_weighted_iou([0, 1, 1, 2], [0, 1, 2, 2], num_classes=3)  # (1*1 + 1*0.5 + 2*0.5) / 4
+    0.625
+    """
+    m = confusion_matrix(pred, target, num_classes, ignore_index=ignore_index)
+    total = m.sum(axis=1).astype(np.float64)
+    if total.sum() == 0:
+        return float("nan")
+    ious = np.nan_to_num(_iou_from_confusion(m))
+    return float(np.sum(total * ious) / total.sum())

@@ -23,9 +23,10 @@ from torch import nn
 from torch.nn import functional as F
 
 from convlab._validate import check_nonnegative, check_positive
+from convlab.data import IGNORE_INDEX
 from convlab.metrics import confusion_matrix
 
-__all__ = ["TrainHistory", "train", "evaluate", "predict", "autocast_dtype"]
+__all__ = ["TrainHistory", "train", "evaluate", "scores_from_confusion", "predict", "autocast_dtype"]
 
 Data = Any  # a (images, masks) pair of arrays/tensors, or a map-style dataset of such pairs
 
@@ -37,9 +38,11 @@ class TrainHistory:
     Attributes
     ----------
     loss : list of float
-        Mean training cross-entropy over the epoch.
+        Mean training cross-entropy over the epoch (over the pixels not ignored).
     val_miou : list of float
         Mean IoU on the validation data after the epoch (empty without validation data).
+    val_scores : list of dict
+        All of :func:`evaluate`'s numbers after each epoch (empty without validation data).
     images_per_s : list of float
         Training throughput of the epoch (forward, backward and update; evaluation not counted).
     seconds : list of float
@@ -51,6 +54,7 @@ class TrainHistory:
 
     loss: list[float] = field(default_factory=list)
     val_miou: list[float] = field(default_factory=list)
+    val_scores: list[dict[str, Any]] = field(default_factory=list)
     images_per_s: list[float] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
     device: str = "cpu"
@@ -165,7 +169,8 @@ def train(
     amp: bool | None = None,
     channels_last: bool | None = None,
     seed: int = 0,
-    progress: bool = True,
+    progress: bool | str = True,
+    ignore_index: int = IGNORE_INDEX,
 ) -> TrainHistory:
     """Train a segmentation network with per-pixel cross-entropy; report loss, mIoU and images/s.
 
@@ -176,7 +181,8 @@ def train(
         to ``device``.
     train_data, val_data : (images, masks) pair or dataset
         Images ``(N, C, H, W)`` float and masks ``(N, H, W)`` int (arrays or tensors), or a
-        map-style dataset such as :class:`convlab.data.ShapesDataset`. Mask value 255 is ignored.
+        map-style dataset such as :class:`convlab.data.ShapesDataset`. Mask value ``ignore_index``
+        is left out of the loss and the validation metrics.
     epochs : int, default 10
     lr : float, default 3e-3
         Peak learning rate of Adam(W); it follows a cosine curve down to 0 over the run.
@@ -194,8 +200,11 @@ def train(
         Default: on for CUDA, off elsewhere.
     seed : int, default 0
         Seeds the shuffling (and torch's global generator, for dropout).
-    progress : bool, default True
-        Show a tqdm bar with epoch, loss, mIoU and images/s.
+    progress : bool or "print", default True
+        ``True``: a tqdm bar with epoch, loss, mIoU and images/s; ``"print"``: one printed line per
+        epoch (loss, validation mIoU, seconds), which every front end shows; ``False``: silence.
+    ignore_index : int, default 255
+        Target label left out of the loss and the metrics (:func:`convlab.data.ignore_boundaries`).
 
     Returns
     -------
@@ -234,6 +243,7 @@ def train(
     epochs = check_positive(epochs, "epochs")
     batch_size = check_positive(batch_size, "batch_size")
     seed = check_nonnegative(seed, "seed")
+    ignore_index = check_nonnegative(ignore_index, "ignore_index")
     for name, value in (("lr", lr), ("weight_decay", weight_decay)):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
             raise ValueError(f"`{name}` must be a non-negative number; got {name}={value!r}")
@@ -265,7 +275,7 @@ def train(
     )
 
     bar = _progress(epochs, progress)
-    for _ in range(epochs):
+    for epoch in range(epochs):
         model.train()
         order = torch.randperm(len(images), generator=generator)
         start = time.perf_counter()
@@ -275,7 +285,7 @@ def train(
             x = images[index].to(device, non_blocking=True).contiguous(memory_format=memory_format)
             t = masks[index].to(device, non_blocking=True)
             with _autocast(device, amp_dtype):
-                loss = F.cross_entropy(model(x), t, ignore_index=255)
+                loss = F.cross_entropy(model(x), t, ignore_index=ignore_index)
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.step(optimizer)
@@ -289,10 +299,24 @@ def train(
         history.images_per_s.append(len(images) / seconds)
         postfix = {"loss": f"{history.loss[-1]:.3f}", "img/s": f"{history.images_per_s[-1]:.0f}"}
         if val is not None:
-            scores = evaluate(model, val, k, batch_size=batch_size, device=device, amp=amp_dtype is not None)
+            scores = evaluate(
+                model,
+                val,
+                k,
+                batch_size=batch_size,
+                device=device,
+                amp=amp_dtype is not None,
+                ignore_index=ignore_index,
+            )
             history.val_miou.append(scores["mean_iou"])
+            history.val_scores.append(scores)
             postfix["mIoU"] = f"{scores['mean_iou']:.3f}"
-        if bar is not None:
+        if progress == "print":
+            line = f"epoch {epoch + 1}/{epochs}: loss {history.loss[-1]:.3f}"
+            if val is not None:
+                line += f", val mIoU {history.val_miou[-1]:.3f}"
+            print(f"{line}, {seconds:.1f} s", flush=True)
+        elif bar is not None:
             bar.set_postfix(postfix)
             bar.update()
     if bar is not None:
@@ -300,10 +324,10 @@ def train(
     return history
 
 
-def _progress(epochs: int, enabled: bool):
-    if not isinstance(enabled, bool):
-        raise TypeError(f"`progress` must be a bool; got progress={enabled!r}")
-    if not enabled:
+def _progress(epochs: int, enabled: bool | str):
+    if not (isinstance(enabled, bool) or enabled == "print"):
+        raise TypeError(f"`progress` must be True, False or 'print'; got progress={enabled!r}")
+    if enabled is not True:
         return None
     from tqdm.auto import tqdm
 
@@ -386,8 +410,9 @@ def evaluate(
     batch_size: int = 32,
     device=None,
     amp: bool | None = None,
-) -> dict[str, float]:
-    """Pixel accuracy and mean IoU of a model on a data set.
+    ignore_index: int = IGNORE_INDEX,
+) -> dict[str, Any]:
+    """The FCN paper's four metrics, the per-class IoU and the confusion matrix of a model on a data set.
 
     Parameters
     ----------
@@ -398,16 +423,20 @@ def evaluate(
     batch_size : int, default 32
     device, amp
         As in :func:`train`.
+    ignore_index : int, default 255
+        Target pixels with this label are not counted.
 
     Returns
     -------
     dict
-        ``{"pixel_accuracy": float, "mean_iou": float}``, from one confusion matrix accumulated
-        over the whole set (not averaged per image).
+        ``pixel_accuracy``, ``mean_accuracy``, ``mean_iou``, ``frequency_weighted_iou`` (floats),
+        ``per_class_iou`` (array ``(K,)``, ``nan`` for a class absent from prediction and target)
+        and ``confusion`` (array ``(K, K)``, rows true, columns predicted), all from one confusion
+        matrix accumulated over the whole set (not averaged per image).
 
     See Also
     --------
-    convlab.metrics.mean_iou, convlab.metrics.pixel_accuracy
+    convlab.metrics : the same numbers, one function each.
 
     Notes
     -----
@@ -419,18 +448,46 @@ def evaluate(
     >>> from convlab.data import make_shapes
     >>> from convlab.fcn import FCN
     >>> sorted(evaluate(FCN(4, width=4), make_shapes(2, 32), 4, device="cpu"))
-    ['mean_iou', 'pixel_accuracy']
+    ['confusion', 'frequency_weighted_iou', 'mean_accuracy', 'mean_iou', 'per_class_iou',
+     'pixel_accuracy']
     """
     num_classes = check_positive(num_classes, "num_classes")
     batch_size = check_positive(batch_size, "batch_size")
+    ignore_index = check_nonnegative(ignore_index, "ignore_index")
     images, masks = _as_tensors(data, "data")
     total = np.zeros((num_classes, num_classes), dtype=np.int64)
     for first, labels in _scores(model, images, batch_size, device, amp):
-        total += confusion_matrix(labels, masks[first : first + len(labels)], num_classes, ignore_index=255)
-    tp = np.diag(total).astype(np.float64)
-    union = total.sum(0) + total.sum(1) - tp
-    present = union > 0
+        chunk = masks[first : first + len(labels)]
+        total += confusion_matrix(labels, chunk, num_classes, ignore_index=ignore_index)
+    return scores_from_confusion(total)
+
+
+def scores_from_confusion(m: np.ndarray) -> dict[str, Any]:
+    """:func:`evaluate`'s dictionary, computed from a confusion matrix ``(K, K)`` (rows true).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> s = scores_from_confusion(np.array([[3, 1], [0, 4]]))
+    >>> s["pixel_accuracy"], s["mean_accuracy"], round(s["mean_iou"], 4)
+    (0.875, 0.875, 0.775)
+    """
+    m = np.asarray(m, dtype=np.int64)
+    if m.ndim != 2 or m.shape[0] != m.shape[1]:
+        raise ValueError(f"`m` must be a square (K, K) confusion matrix; got shape {m.shape}")
+    tp = np.diag(m).astype(np.float64)
+    truth, predicted = m.sum(1).astype(np.float64), m.sum(0)
+    union = truth + predicted - tp
+    with np.errstate(invalid="ignore", divide="ignore"):
+        iou = np.where(union > 0, tp / np.maximum(union, 1), np.nan)
+        recall = tp / truth
+    counted = truth.sum()
+    nan = float("nan")
     return {
-        "pixel_accuracy": float(tp.sum() / max(total.sum(), 1)),
-        "mean_iou": float(np.mean(tp[present] / union[present])) if present.any() else float("nan"),
+        "pixel_accuracy": float(tp.sum() / counted) if counted else nan,
+        "mean_accuracy": float(np.mean(recall[truth > 0])) if counted else nan,
+        "mean_iou": float(np.nanmean(iou)) if (union > 0).any() else nan,
+        "frequency_weighted_iou": float(np.sum(truth * np.nan_to_num(iou)) / counted) if counted else nan,
+        "per_class_iou": iou,
+        "confusion": m,
     }

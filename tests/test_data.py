@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from convlab.data import CLASS_NAMES, make_shapes
+from convlab.data import CLASS_NAMES, IGNORE_INDEX, ignore_boundaries, make_shape_crops, make_shapes
 
 
 def test_shapes_dtypes_ranges_and_pair_size():
@@ -83,3 +83,61 @@ def test_dataset_matches_arrays():
     np.testing.assert_array_equal(mask.numpy(), masks[2])
     batch = next(iter(torch.utils.data.DataLoader(data, batch_size=4)))
     assert batch[0].shape == (4, 3, 32, 32) and batch[1].dtype == torch.int64
+
+
+def test_crops_one_shape_or_none_balanced_and_deterministic():
+    images, labels = make_shape_crops(400, size=32, seed=5)
+    assert images.shape == (400, 3, 32, 32) and images.dtype == np.float32
+    assert labels.dtype == np.int64 and set(np.unique(labels)) == {0, 1, 2, 3}
+    counts = np.bincount(labels)
+    assert counts.min() > 70  # four equally likely labels: 100 expected each
+    assert images.min() >= 0 and images.max() <= 1
+    again, labels_again = make_shape_crops(400, size=32, seed=5)
+    np.testing.assert_array_equal(images, again)
+    np.testing.assert_array_equal(labels, labels_again)
+    assert not np.array_equal(make_shape_crops(4, size=32, seed=6)[0], images[:4])
+
+
+def test_crops_draw_their_shape_near_the_centre():
+    # A crop with a shape differs from its own background far more at the centre than a crop without.
+    images, labels = make_shape_crops(200, size=48, seed=0)
+    centre = images[:, :, 20:28, 20:28].mean(axis=(2, 3))
+    corner = images[:, :, :4, :4].mean(axis=(2, 3))
+    contrast = np.linalg.norm(centre - corner, axis=1)
+    assert np.median(contrast[labels > 0]) > 3 * np.median(contrast[labels == 0])
+
+
+def _loop_band(mask, width, ignore):
+    h, w = mask.shape
+    out = mask.copy()
+    for i in range(h):
+        for j in range(w):
+            window = mask[max(0, i - width) : i + width + 1, max(0, j - width) : j + width + 1]
+            if np.any(window != mask[i, j]):
+                out[i, j] = ignore
+    return out
+
+
+@pytest.mark.parametrize("width", [0, 1, 2])
+def test_ignore_boundaries_against_a_loop(width):
+    _, masks = make_shapes(3, size=(20, 27), seed=4)
+    got = ignore_boundaries(masks, width)
+    for mask, band in zip(masks, got, strict=True):
+        np.testing.assert_array_equal(band, _loop_band(mask, width, IGNORE_INDEX))
+    np.testing.assert_array_equal(masks, make_shapes(3, size=(20, 27), seed=4)[1])  # input untouched
+
+
+def test_ignore_boundaries_hand_made_and_errors():
+    np.testing.assert_array_equal(
+        ignore_boundaries([[0, 0, 0, 1, 1, 1]], width=1, ignore_index=9), [[0, 0, 9, 9, 1, 1]]
+    )
+    with pytest.raises(ValueError, match="ignore_index"):
+        ignore_boundaries([[0, 255], [0, 0]])
+    with pytest.raises(ValueError, match="2 dimensions"):
+        ignore_boundaries([0, 1, 1])
+    with pytest.raises(TypeError, match="integer"):
+        ignore_boundaries([[0.0, 1.0]])
+    with pytest.raises(ValueError, match="width"):
+        ignore_boundaries([[0, 1]], width=-1)
+    with pytest.raises(ValueError, match="size"):
+        make_shape_crops(2, size=8)

@@ -6,7 +6,16 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from convlab.fcn import FCN, VARIANTS, MatmulConv2d, convolutionalize, crop_like
+from convlab.fcn import (
+    FCN,
+    VARIANTS,
+    Classifier,
+    MatmulConv2d,
+    convolutionalize,
+    crop_like,
+    crop_offset,
+    fcn8s_fuse,
+)
 
 
 @pytest.mark.parametrize("variant", ["32s", "16s", "8s"])
@@ -92,7 +101,13 @@ def test_bilinear_upsampler_equals_interpolation_away_from_the_border(factor):
 def test_learnable_upsampling_switch():
     frozen = FCN(2, "8s", width=2, learnable_upsampling=False)
     assert not frozen.upscore.weight.requires_grad and not frozen.upscore2.weight.requires_grad
-    assert FCN(2, "8s", width=2).upscore.weight.requires_grad
+    learned = FCN(2, "8s", width=2, learnable_upsampling=True)
+    assert learned.upscore.weight.requires_grad and learned.upscore_pool4.weight.requires_grad
+    paper = FCN(2, "8s", width=2)  # default: the paper's text, final fixed, x2 layers learned
+    assert not paper.upscore.weight.requires_grad
+    assert paper.upscore2.weight.requires_grad and paper.upscore_pool4.weight.requires_grad
+    with pytest.raises(ValueError, match="learnable_upsampling"):
+        FCN(2, "8s", width=2, learnable_upsampling="final")
 
 
 def _centres(n, stride):
@@ -251,3 +266,121 @@ def test_fcn_fc6_is_a_matmul_conv_with_the_usual_weights():
     y = net(x)
     net.fc[0].matmul = True
     torch.testing.assert_close(net(x), y, atol=1e-5, rtol=1e-5)
+
+
+POOL = ("pool", 2, 2, 0)
+PAD100 = ("conv", 3, 1, 100)
+FC6 = ("conv", 7, 1, 0)
+
+
+def test_crop_offset_gives_the_original_caffe_offsets():
+    # voc-fcn32s/16s/8s net.py: crop(upscore, data) at 19, 27, 31; score_pool4c at 5, score_pool3c at 9.
+    score_fr = [PAD100] + [POOL] * 5 + [FC6]
+    assert crop_offset(score_fr + [("transposed", 64, 32, 0)]) == 19
+    up2 = score_fr + [("transposed", 4, 2, 0)]
+    assert crop_offset(up2 + [("transposed", 32, 16, 0)]) == 27
+    up4 = up2 + [("transposed", 4, 2, 0)]
+    assert crop_offset(up4 + [("transposed", 16, 8, 0)]) == 31
+    # a skip's crop: two maps of the same stride, brought to the input scale by one and the same
+    # layer; their offsets differ by the crop offset times the stride (in input pixels)
+    up16, up8 = [("transposed", 16, 16, 0)], [("transposed", 8, 8, 0)]
+    assert (crop_offset([PAD100] + [POOL] * 4 + up16) - crop_offset(up2 + up16)) / 16 == 5
+    assert (crop_offset([PAD100] + [POOL] * 3 + up8) - crop_offset(up4 + up8)) / 8 == 9
+
+
+def test_crop_offset_of_the_course_network_is_zero_and_matches_its_geometry():
+    for final, skips in ((32, 5), (16, 4), (8, 3)):
+        assert crop_offset([POOL] * skips + [("transposed", 2 * final, final, final // 2)]) == 0
+
+
+@pytest.mark.parametrize(
+    ("layers", "error", "match"),
+    [
+        ([POOL], ValueError, "scale"),
+        ([("conv", 2, 1, 0)], ValueError, "shifted by -0.5"),
+        ([("dense", 3, 1, 0)], ValueError, "kind"),
+        ([("conv", 0, 1, 0)], ValueError, "kernel"),
+        ([("conv", 3, 1, -1)], ValueError, "padding"),
+        ([("conv", 3, 1)], TypeError, r"layers\[0\]"),
+        ("conv", TypeError, "sequence"),
+    ],
+)
+def test_crop_offset_rejects_bad_layers(layers, error, match):
+    with pytest.raises(error, match=match):
+        crop_offset(layers)
+
+
+def test_fcn8s_fuse_is_what_the_network_computes():
+    torch.manual_seed(0)
+    net = FCN(3, "8s", width=2).eval()
+    for p in (net.score_pool4, net.score_pool3):
+        nn.init.normal_(p.weight)  # non-zero skips, so the order of the sums matters
+    x = torch.randn(2, 3, 45, 70)
+    with torch.no_grad():
+        pools, f = [], x
+        for stage in net.stages:
+            f = stage(f)
+            pools.append(f)
+        s = net.score_fr(net.fc(f))
+        s4, s3 = net.score_pool4(pools[3]), net.score_pool3(pools[2])
+        by_hand = crop_like(net.upscore2(s), s4) + s4
+        by_hand = crop_like(net.upscore_pool4(by_hand), s3) + s3
+        by_hand = net.upscore(by_hand)[..., :45, :70]
+        got = fcn8s_fuse(s, s4, s3, net.upscore2, net.upscore_pool4, net.upscore, (45, 70))
+        torch.testing.assert_close(got, by_hand)
+        torch.testing.assert_close(net(x), by_hand)
+
+
+def test_from_classifier_is_the_classifier_convolutionalized():
+    torch.manual_seed(1)
+    clf = Classifier(4, width=2, fc_channels=8, input_size=96).eval()
+    for m in clf.modules():  # non-trivial batch-norm statistics
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2)
+    net = FCN.from_classifier(clf, "8s").eval()
+    x = torch.randn(3, 3, 96, 96)
+    with torch.no_grad():
+        f = x
+        for stage in net.stages:
+            f = stage(f)
+        dense = net.score_fr(net.fc(f))  # (3, 4, 3, 3): the centre cell sees the whole 3x3 map
+        torch.testing.assert_close(dense[:, :, 1, 1], clf(x), atol=1e-5, rtol=1e-5)
+        assert net.fc[0].padding == (1, 1) and net.fc[0].kernel_size == (3, 3)
+    assert not net.score_pool4.weight.detach().any() and not net.score_pool3.weight.detach().any()
+    assert not net.upscore.weight.requires_grad and net.upscore2.weight.requires_grad
+    with pytest.raises(TypeError, match="Classifier"):
+        FCN.from_classifier(net)
+
+
+def test_from_fcn_copies_shared_layers_and_starts_the_new_skip_at_zero():
+    torch.manual_seed(2)
+    coarse = FCN(3, "16s", width=2).eval()
+    nn.init.normal_(coarse.score_pool4.weight)
+    fine = FCN.from_fcn(coarse, "8s").eval()
+    for name in ("score_fr.weight", "score_pool4.weight", "upscore2.weight", "stages.0.0.weight"):
+        torch.testing.assert_close(fine.state_dict()[name], coarse.state_dict()[name])
+    assert not fine.score_pool3.weight.detach().any()
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        # with score_pool3 = 0, FCN-8s's 1/8 scores are the 16s's 1/16 scores upsampled by 2
+        pools, f = [], x
+        for stage in fine.stages:
+            f = stage(f)
+            pools.append(f)
+        s16 = crop_like(coarse.upscore2(coarse.score_fr(coarse.fc(f))), pools[3]) + coarse.score_pool4(
+            pools[3]
+        )
+        want = fine.upscore(crop_like(fine.upscore_pool4(s16), pools[2]))[..., :64, :64]
+        torch.testing.assert_close(fine(x), want)
+    with pytest.raises(ValueError, match="finer"):
+        FCN.from_fcn(fine, "16s")
+    with pytest.raises(TypeError, match="FCN"):
+        FCN.from_fcn(nn.Conv2d(1, 1, 1), "8s")
+
+
+def test_classifier_validates_its_arguments():
+    with pytest.raises(ValueError, match="input_size"):
+        Classifier(4, input_size=64)  # 64 / 32 = 2 is even
+    with pytest.raises(ValueError, match="96"):
+        Classifier(4, width=2, input_size=96)(torch.zeros(1, 3, 64, 64))

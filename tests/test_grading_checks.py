@@ -267,6 +267,36 @@ def _dice(pred, target, num_classes):
     return float(np.mean(scores))
 
 
+def _crop_offset_with(padding=True, sign=1.0, centre=lambda k: (k - 1) / 2):
+    def crop_offset(layers):
+        a, b = 1.0, 0.0
+        for kind, k, s, p in layers:
+            p = p if padding else 0
+            if kind == "transposed":
+                a, b = a / s, b + sign * a * (p - centre(k)) / s
+            else:
+                a, b = a * s, b + a * (centre(k) - p)
+        return -b if -b != round(-b) else int(round(-b))
+
+    return crop_offset
+
+
+def _centre(x, h, w):
+    top, left = (x.shape[-2] - h) // 2, (x.shape[-1] - w) // 2
+    return x[..., top : top + h, left : left + w]
+
+
+def _fuse_centre_crop(s32, s16, s8, up2, up2_pool4, up8, size):
+    score = _centre(up2(s32), *s16.shape[-2:]) + s16
+    score = _centre(up2_pool4(score), *s8.shape[-2:]) + s8
+    return _centre(up8(score), *size)
+
+
+def _fuse_without_pool3(s32, s16, s8, up2, up2_pool4, up8, size):
+    score = up2(s32)[..., : s16.shape[-2], : s16.shape[-1]] + s16
+    return up8(up2_pool4(score))[..., : size[0], : size[1]]
+
+
 PLANTED = {
     "convolve1d": [
         (lambda f, g, mode="full": S.correlate1d(f, g, mode), "forget to reverse g"),
@@ -449,6 +479,16 @@ PLANTED = {
         (lambda pred, target, k: float(np.mean(pred == target)), "pixel accuracy"),
         (_dice, "Dice"),
     ],
+    "crop_offset": [
+        (_crop_offset_with(padding=False), "padding was ignored"),
+        (_crop_offset_with(sign=-1.0), "wrong sign"),
+        (_crop_offset_with(centre=lambda k: k / 2), "not at k/2"),
+    ],
+    "fcn8s_fuse": [
+        (lambda s32, s16, s8, a, b, c, size: S.fcn8s_fuse(s32, s16, s8, b, a, c, size), "swapped"),
+        (_fuse_centre_crop, "centre of the larger map"),
+        (_fuse_without_pool3, "score_pool3 is missing"),
+    ],
 }
 
 PLANTED_CASES = [(name, i) for name, bugs in PLANTED.items() for i in range(len(bugs))]
@@ -525,6 +565,14 @@ def _np_ref(fn):
 
 
 SHORTCUTS = {
+    "crop_offset": (
+        lambda layers: __import__("convlab.fcn").fcn.crop_offset(layers),
+        "convlab.fcn.crop_offset",
+    ),
+    "fcn8s_fuse": (
+        lambda *a: __import__("convlab.fcn").fcn.fcn8s_fuse(*a),
+        "convlab.fcn.fcn8s_fuse",
+    ),
     "convolve1d": (lambda f, g, mode="full": np.convolve(f, g, mode), "numpy.convolve"),
     "correlate1d": (lambda f, g, mode="valid": np.correlate(f, g, mode), "numpy.correlate"),
     "convolve2d": (
@@ -705,9 +753,14 @@ def _mutating(name):
     def scribble(value):
         if isinstance(value, np.ndarray) and value.size:
             value.flat[0] += 1
-        elif isinstance(value, torch.nn.Module):
+        elif isinstance(value, torch.Tensor) and value.numel():
+            with torch.no_grad():
+                value.view(-1)[0] += 1
+        elif isinstance(value, torch.nn.Module) and list(value.parameters()):
             with torch.no_grad():
                 next(value.parameters()).add_(1.0)
+        elif isinstance(value, list) and value:
+            value.pop()
 
     def mutating(*args, **kwargs):
         result = solution(*args, **kwargs)

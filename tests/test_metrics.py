@@ -4,7 +4,15 @@ import numpy as np
 import pytest
 import torch
 
-from convlab.metrics import confusion_matrix, mean_iou, pixel_accuracy
+from convlab.metrics import (
+    confusion_matrix,
+    frequency_weighted_iou,
+    mean_accuracy,
+    mean_iou,
+    per_class_iou,
+    pixel_accuracy,
+)
+from convlab.training import scores_from_confusion
 
 
 def _loop_confusion(pred, target, k, ignore=None):
@@ -95,3 +103,92 @@ def test_torch_tensors_accepted():
 def test_bad_input(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+def _loop_paper_metrics(pred, target, k, ignore=None):
+    """The FCN paper's four formulas (section 5), written with loops over pixels and classes."""
+    n = [[0] * k for _ in range(k)]
+    for p, t in zip(np.ravel(pred), np.ravel(target), strict=True):
+        if ignore is not None and t == ignore:
+            continue
+        n[int(t)][int(p)] += 1
+    t_i = [sum(n[i]) for i in range(k)]
+    col = [sum(n[j][i] for j in range(k)) for i in range(k)]
+    total = sum(t_i)
+    ious, accs = [], []
+    for i in range(k):
+        union = t_i[i] + col[i] - n[i][i]
+        ious.append(n[i][i] / union if union else None)
+        if t_i[i]:
+            accs.append(n[i][i] / t_i[i])
+    present = [x for x in ious if x is not None]
+    return {
+        "pixel_accuracy": sum(n[i][i] for i in range(k)) / total,
+        "mean_accuracy": sum(accs) / len(accs),
+        "mean_iou": sum(present) / len(present),
+        "frequency_weighted_iou": sum(t_i[i] * (ious[i] or 0.0) for i in range(k)) / total,
+        "per_class_iou": [np.nan if x is None else x for x in ious],
+    }
+
+
+def test_paper_metrics_hand_made():
+    # rows true, columns predicted: class 0 has 3 pixels (2 right), class 1 has 2 (1 right), class 2 none
+    # but is predicted once. Class 3 appears nowhere.
+    target = np.array([0, 0, 0, 1, 1])
+    pred = np.array([0, 0, 1, 1, 2])
+    assert mean_accuracy(pred, target, 4) == pytest.approx((2 / 3 + 1 / 2) / 2)  # classes 0, 1 in the target
+    iou = per_class_iou(pred, target, 4)
+    np.testing.assert_allclose(iou[:3], [2 / 3, 1 / 3, 0.0])
+    assert np.isnan(iou[3])
+    assert mean_iou(pred, target, 4) == pytest.approx((2 / 3 + 1 / 3 + 0) / 3)
+    assert frequency_weighted_iou(pred, target, 4) == pytest.approx((3 * 2 / 3 + 2 * 1 / 3) / 5)
+
+
+@pytest.mark.parametrize("ignore", [None, 255])
+def test_paper_metrics_against_loops(rng, ignore):
+    for k in (2, 3, 5):
+        target = rng.integers(0, k, size=(2, 6, 7))
+        pred = rng.integers(0, k, size=(2, 6, 7))
+        pred[0, 0] = 0  # keep class 0 predicted somewhere
+        if ignore is not None:
+            target[:, ::3, ::2] = ignore
+        want = _loop_paper_metrics(pred, target, k, ignore)
+        for name, fn in (
+            ("pixel_accuracy", lambda p, t, i: pixel_accuracy(p, t, ignore_index=i)),
+            ("mean_accuracy", lambda p, t, i, k=k: mean_accuracy(p, t, k, ignore_index=i)),
+            ("mean_iou", lambda p, t, i, k=k: mean_iou(p, t, k, ignore_index=i)),
+            ("frequency_weighted_iou", lambda p, t, i, k=k: frequency_weighted_iou(p, t, k, ignore_index=i)),
+        ):
+            assert fn(pred, target, ignore) == pytest.approx(want[name]), name
+        np.testing.assert_allclose(per_class_iou(pred, target, k, ignore_index=ignore), want["per_class_iou"])
+        scores = scores_from_confusion(confusion_matrix(pred, target, k, ignore_index=ignore))
+        for name in ("pixel_accuracy", "mean_accuracy", "mean_iou", "frequency_weighted_iou"):
+            assert scores[name] == pytest.approx(want[name]), name
+
+
+def test_ignored_pixels_change_nothing_whatever_is_predicted_there(rng):
+    target = rng.integers(0, 3, size=40)
+    target[5:15] = 255
+    pred = rng.integers(0, 3, size=40)
+    other = pred.copy()
+    other[5:15] = (other[5:15] + 1) % 3  # different predictions on the ignored pixels only
+    for fn in (mean_accuracy, mean_iou, frequency_weighted_iou):
+        assert fn(pred, target, 3, ignore_index=255) == fn(other, target, 3, ignore_index=255)
+
+
+def test_all_ignored_gives_nan():
+    target = np.full(4, 255)
+    pred = np.zeros(4, int)
+    for fn in (mean_accuracy, mean_iou, frequency_weighted_iou):
+        assert np.isnan(fn(pred, target, 3, ignore_index=255))
+    assert np.isnan(per_class_iou(pred, target, 3, ignore_index=255)).all()
+
+
+@pytest.mark.parametrize("fn", [mean_accuracy, frequency_weighted_iou, per_class_iou])
+def test_new_metrics_reject_bad_input(fn):
+    with pytest.raises(ValueError, match="same shape"):
+        fn([0, 1], [0, 1, 1], 2)
+    with pytest.raises(TypeError, match="`target`"):
+        fn([0, 1], [0.0, 1.0], 2)
+    with pytest.raises(TypeError, match="ignore_index"):
+        fn([0, 1], [0, 1], 2, ignore_index=1.5)

@@ -94,3 +94,44 @@ def test_evaluate_and_predict_agree_with_metrics(small_data):
 def test_autocast_dtype():
     assert autocast_dtype("cpu") == torch.bfloat16
     assert autocast_dtype(torch.device("mps")) == torch.float16
+
+
+def test_history_keeps_every_metric_and_print_progress_shows_each_epoch(small_data, capsys):
+    history = train(_net(), small_data, small_data, epochs=2, batch_size=8, lr=1e-2, progress="print")
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("epoch")]
+    assert len(lines) == 2 and "loss" in lines[0] and "val mIoU" in lines[0] and lines[1].endswith(" s")
+    assert len(history.val_scores) == 2
+    assert history.val_scores[-1]["mean_iou"] == history.val_miou[-1]
+    with pytest.raises(TypeError, match="progress"):
+        train(_net(), small_data, epochs=1, progress="bar")
+
+
+def test_evaluate_reports_the_paper_metrics_and_honours_ignore_index(small_data):
+    from convlab.data import ignore_boundaries
+    from convlab.metrics import frequency_weighted_iou, mean_accuracy, per_class_iou
+
+    net = _net()
+    images, masks = small_data
+    banded = ignore_boundaries(masks, 1)
+    scores = evaluate(net, (images, banded), 4, device="cpu")
+    pred = predict(net, images, device="cpu")
+    assert scores["pixel_accuracy"] == pytest.approx(pixel_accuracy(pred, banded, ignore_index=255))
+    assert scores["mean_accuracy"] == pytest.approx(mean_accuracy(pred, banded, 4, ignore_index=255))
+    assert scores["mean_iou"] == pytest.approx(mean_iou(pred, banded, 4, ignore_index=255))
+    assert scores["frequency_weighted_iou"] == pytest.approx(
+        frequency_weighted_iou(pred, banded, 4, ignore_index=255)
+    )
+    np.testing.assert_allclose(scores["per_class_iou"], per_class_iou(pred, banded, 4, ignore_index=255))
+    assert scores["confusion"].sum() == np.sum(banded != 255)
+
+
+def test_the_loss_leaves_out_the_ignore_index_whatever_its_value(small_data):
+    from convlab.data import ignore_boundaries
+
+    images, masks = small_data
+    run = dict(epochs=2, batch_size=8, progress=False, device="cpu")
+    a = train(_net(), (images, ignore_boundaries(masks, 1)), **run)
+    b = train(_net(), (images, ignore_boundaries(masks, 1, ignore_index=7)), ignore_index=7, **run)
+    c = train(_net(), (images, masks), **run)
+    np.testing.assert_allclose(a.loss, b.loss, rtol=1e-5)  # same pixels counted (CPU, same seed)
+    assert not np.allclose(a.loss, c.loss, rtol=1e-3)  # the band's pixels do change the loss

@@ -26,7 +26,7 @@ assignment             checks
 ``ex06_upsampling``    :func:`check_interpolate_bilinear`, :func:`check_max_unpool2d`,
                        :func:`check_pixel_shuffle`
 ``ex07_fcn``           :func:`check_convolutionalize`, :func:`check_bilinear_kernel`,
-                       :func:`check_mean_iou`
+                       :func:`check_mean_iou`, :func:`check_crop_offset`, :func:`check_fcn8s_fuse`
 =====================  ==================================================================
 
 ``import convlab.grading`` loads torch and the reference modules up front (a second or two, once),
@@ -62,7 +62,7 @@ ASSIGNMENTS: dict[str, tuple[str, ...]] = {
     "ex04_matrix": ("conv_matrix", "conv2d_backward"),
     "ex05_transposed": ("conv_transpose2d", "tf_conv2d_transpose"),
     "ex06_upsampling": ("interpolate_bilinear", "max_unpool2d", "pixel_shuffle"),
-    "ex07_fcn": ("convolutionalize", "bilinear_kernel", "mean_iou"),
+    "ex07_fcn": ("convolutionalize", "bilinear_kernel", "mean_iou", "crop_offset", "fcn8s_fuse"),
 }
 
 _CHECK_MODULE = {f"check_{fn}": assignment for assignment, fns in ASSIGNMENTS.items() for fn in fns}

@@ -14,7 +14,13 @@ from convlab.grading.comparison import Mismatch
 from convlab.grading.running import Case, exercise, reference
 from convlab.grading.running import Misconception as M
 
-__all__ = ["check_convolutionalize", "check_bilinear_kernel", "check_mean_iou"]
+__all__ = [
+    "check_convolutionalize",
+    "check_bilinear_kernel",
+    "check_mean_iou",
+    "check_crop_offset",
+    "check_fcn8s_fuse",
+]
 
 
 def _linear(rng: np.random.Generator, in_features: int, out_features: int, bias: bool) -> torch.nn.Linear:
@@ -224,4 +230,182 @@ check_mean_iou = exercise(
     ``|pred == k and target == k| / |pred == k or target == k|`` and the mean runs over the
     classes that occur in ``pred`` or ``target``.
     """,
+)
+
+
+def _compose(layers, *, padding=True, transposed_sign=1.0, centre=lambda k: (k - 1) / 2):
+    """``crop_offset`` written out, with switches for the common mistakes."""
+    a, b = 1.0, 0.0
+    for kind, k, s, p in layers:
+        p = p if padding else 0
+        if kind == "transposed":
+            a, b = a / s, b + transposed_sign * a * (p - centre(k)) / s
+        else:
+            a, b = a * s, b + a * (centre(k) - p)
+    return -b
+
+
+def _offset_bug(**switches):
+    def compute(layers):
+        value = _compose(layers, **switches)
+        return int(round(value)) if value == round(value) else value
+
+    return compute
+
+
+_POOL = ("pool", 2, 2, 0)
+_FCN32S = [("conv", 3, 1, 100), *[_POOL] * 5, ("conv", 7, 1, 0), ("transposed", 64, 32, 0)]
+_UP2 = [("conv", 3, 1, 100), *[_POOL] * 5, ("conv", 7, 1, 0), ("transposed", 4, 2, 0)]
+
+
+def _random_layers(rng: np.random.Generator) -> Case:
+    """A chain of conv/pool layers of total stride S, then one transposed layer of stride S."""
+    layers, stride = [], 1
+    for _ in range(int(rng.integers(1, 4))):
+        s = int(rng.choice([1, 2]))
+        k = int(rng.choice([1, 3, 5])) if s == 1 else 2 * int(rng.integers(1, 3))
+        layers.append(("conv" if rng.random() < 0.5 else "pool", k, s, int(rng.integers(0, 4))))
+        stride *= s
+    # a transposed layer that brings the map back to scale 1 with a whole-pixel offset
+    while True:
+        k, p = int(rng.integers(stride, 3 * stride + 1)), int(rng.integers(0, stride + 1))
+        offset = _compose([*layers, ("transposed", k, stride, p)])
+        if offset == round(offset):
+            return Case([*layers, ("transposed", k, stride, p)])
+
+
+check_crop_offset = exercise(
+    "crop_offset(layers)",
+    reference("convlab.fcn", "crop_offset"),
+    [
+        Case([("conv", 3, 1, 0)]),
+        Case([("conv", 5, 1, 2)]),
+        Case([_POOL, ("transposed", 4, 2, 1)]),
+        Case([("conv", 3, 1, 3), _POOL, ("transposed", 4, 2, 0)]),
+        Case(_FCN32S),
+        Case(_UP2 + [("transposed", 32, 16, 0)]),
+    ],
+    _random_layers,
+    [
+        M(
+            "the padding was ignored: a convolution padded by p puts output cell 0 at "
+            "(k - 1)/2 - p, p pixels further up and left (and a transposed one p pixels the other way).",
+            _offset_bug(padding=False),
+        ),
+        M(
+            "the transposed layer's shift has the wrong sign: it inverts the forward map, so cell x "
+            "of its output sits at (x + p - (k - 1)/2) / s of its input.",
+            _offset_bug(transposed_sign=-1.0),
+        ),
+        M(
+            "the window's centre is at (k - 1)/2 (pixel centres 0, 1, ..., k - 1), not at k/2.",
+            _offset_bug(centre=lambda k: k / 2),
+        ),
+    ],
+    doc="""Check ``crop_offset(layers) -> int``.
+
+    ``layers`` is a sequence of ``(kind, kernel, stride, padding)`` with kind ``"conv"``, ``"pool"``
+    or ``"transposed"``; the answer is the offset ``o`` at which the last map is cropped so that
+    its pixel ``o + y`` describes input pixel ``y`` (19 for the original FCN-32s).
+    """,
+)
+
+
+def _scores(rng: np.random.Generator, n: int, k: int, h: int, w: int):
+    """Score maps of an ``h x w`` input at strides 32, 16 and 8 (ceil-mode sizes)."""
+    side = lambda size, s: -(-size // s)  # noqa: E731
+    draw = lambda s: torch.from_numpy(  # noqa: E731
+        rng.standard_normal((n, k, side(h, s), side(w, s))).round(2).astype(np.float32)
+    )
+    return draw(32), draw(16), draw(8)
+
+
+class _Upsampler(torch.nn.Module):
+    """Upsampling by ``factor``: every cell becomes a ``factor x factor`` tile (its own per channel).
+
+    The same as ``ConvTranspose2d(K, K, factor, stride=factor, groups=K)``, written with tensor
+    products, so that it keeps working while the library convolutions are switched off.
+    """
+
+    def __init__(self, rng: np.random.Generator, channels: int, factor: int) -> None:
+        super().__init__()
+        tile = rng.standard_normal((channels, factor, factor)).round(2).astype(np.float32)
+        self.factor, self.tile = factor, torch.from_numpy(tile)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, k, h, w = x.shape
+        y = x[:, :, :, None, :, None] * self.tile[None, :, None, :, None, :]
+        return y.reshape(n, k, h * self.factor, w * self.factor)
+
+    def extra_repr(self) -> str:
+        return f"factor={self.factor}"
+
+
+def _fuse_case(rng: np.random.Generator, n: int, k: int, h: int, w: int) -> Case:
+    s32, s16, s8 = _scores(rng, n, k, h, w)
+    up = (_Upsampler(rng, k, 2), _Upsampler(rng, k, 2), _Upsampler(rng, k, 8))
+    return Case(s32, s16, s8, *up, (int(h), int(w)))
+
+
+def _fuse_bug(order=False, corner="top-left"):
+    def crop(x, ref):
+        h, w = ref.shape[-2:] if isinstance(ref, torch.Tensor) else ref
+        if corner == "centre":
+            top, left = (x.shape[-2] - h) // 2, (x.shape[-1] - w) // 2
+            return x[..., top : top + h, left : left + w]
+        return x[..., :h, :w]
+
+    def compute(score_fr, score_pool4, score_pool3, up2, up2_pool4, up8, size):
+        with torch.no_grad():
+            if order:  # the two x2 layers swapped
+                up2, up2_pool4 = up2_pool4, up2
+            s = crop(up2(score_fr), score_pool4) + score_pool4
+            s = crop(up2_pool4(s), score_pool3) + score_pool3
+            return crop(up8(s), size)
+
+    return compute
+
+
+def _fuse_no_pool3(score_fr, score_pool4, score_pool3, up2, up2_pool4, up8, size):
+    with torch.no_grad():
+        s = up2(score_fr)[..., : score_pool4.shape[-2], : score_pool4.shape[-1]] + score_pool4
+        s = up2_pool4(s)[..., : score_pool3.shape[-2], : score_pool3.shape[-1]]
+        return up8(s)[..., : size[0], : size[1]]
+
+
+def _detached(output):
+    return output.detach() if isinstance(output, torch.Tensor) else output
+
+
+_frng = np.random.default_rng(7)
+
+check_fcn8s_fuse = exercise(
+    "fcn8s_fuse(score_fr, score_pool4, score_pool3, up2, up2_pool4, up8, size)",
+    reference("convlab.fcn", "fcn8s_fuse", lambda f, *args: f(*args).detach()),
+    [_fuse_case(_frng, 1, 1, 64, 64), _fuse_case(_frng, 1, 2, 70, 45), _fuse_case(_frng, 2, 3, 100, 33)],
+    lambda rng: _fuse_case(rng, int(rng.integers(1, 3)), int(rng.integers(1, 4)), *rng.integers(33, 130, 2)),
+    [
+        M(
+            "the two x2 upsamplers are swapped: up2 brings score_fr to the 1/16 map, up2_pool4 brings "
+            "the fused 1/16 scores to the 1/8 map.",
+            _fuse_bug(order=True),
+        ),
+        M(
+            "the crops take the centre of the larger map: in the course's FCN every map is aligned at "
+            "the top-left corner (crop offset 0), so crop with x[..., :h, :w].",
+            _fuse_bug(corner="centre"),
+        ),
+        M(
+            "score_pool3 is missing from the sum: the 1/8 scores are up2_pool4(fused 1/16 scores) "
+            "+ score_pool3.",
+            _fuse_no_pool3,
+        ),
+    ],
+    doc="""Check ``fcn8s_fuse(score_fr, score_pool4, score_pool3, up2, up2_pool4, up8, size)``.
+
+    The result is ``crop(up8(crop(up2_pool4(crop(up2(score_fr), score_pool4) + score_pool4),
+    score_pool3) + score_pool3), size)``, every crop keeping the top-left corner, shape
+    ``(N, K, *size)``.
+    """,
+    evaluate=lambda output: _detached(output),
 )
