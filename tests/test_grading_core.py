@@ -12,7 +12,7 @@ from convlab.grading.cases import resolve_seed
 from convlab.grading.comparison import relative_error
 from convlab.grading.running import Case, exercise
 from convlab.grading.running import Misconception as M
-from convlab.grading.shortcuts import blocking_shortcuts
+from convlab.grading.shortcuts import Watch
 
 
 def _convolve1d(f, g, mode="full"):
@@ -64,13 +64,15 @@ def test_check_is_an_assertion_and_stops_at_the_first_wrong_case():
         check_convolve1d(lambda f, g, mode="full": _convolve1d(f, g, mode) * 2)
 
 
-def test_blocking_restores_everything_on_error():
+def test_the_watch_sees_a_call_and_puts_the_previous_profile_back():
+    import sys
+
     originals = (np.convolve, np.correlate, torch.nn.functional.interpolate, torch.pixel_shuffle)
-    with pytest.raises(ZeroDivisionError), blocking_shortcuts("demo") as monitor:
-        with pytest.raises(ShortcutError, match="`demo` called `numpy.convolve`"):
-            np.convolve([1.0], [1.0])
-        assert monitor.called == ["numpy.convolve"]
+    with pytest.raises(ZeroDivisionError), Watch() as watch:
+        np.convolve([1.0], [1.0])
         1 / 0  # noqa: B018
+    assert watch.found == "numpy.convolve" and watch.tampering is None
+    assert sys.getprofile() is None
     assert (np.convolve, np.correlate, torch.nn.functional.interpolate, torch.pixel_shuffle) == originals
 
 

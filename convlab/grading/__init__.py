@@ -7,8 +7,9 @@ float64 against the course's reference with a norm-relative tolerance, and raise
 expected and received output and, where it recognises one, the misconception behind the error.
 On success it prints one line, e.g. ``✔ convolve1d passed 6 cases``.
 
-While the student's function runs, the library versions of the operation (convlab's references,
-torch, scipy, numpy's convolve) are switched off: a function that merely calls them fails.
+While the student's function runs, a profile hook watches what it calls: a function that calls a
+library version of the operation (convlab's references, torch, scipy, numpy's convolve), however
+it reaches it, fails; so does one that runs longer than the time budget of each call.
 The random cases draw their seed from ``os.urandom`` unless ``seed=`` is given or the environment
 variable ``CONVLAB_GRADING_SEED`` pins it (the instructor tooling sets it for a reproducible re-grade).
 
@@ -29,8 +30,9 @@ assignment             checks
                        :func:`check_mean_iou`, :func:`check_crop_offset`, :func:`check_fcn8s_fuse`
 =====================  ==================================================================
 
-``import convlab.grading`` loads torch and the reference modules up front (a second or two, once),
-so that every check then runs in a fraction of a second.
+``import convlab.grading`` loads torch, the reference modules and the checks up front (a second or
+two, once), so that every check then runs in a fraction of a second, and records the grader's
+functions before any solution cell can change them.
 
 Examples
 --------
@@ -51,7 +53,7 @@ import importlib
 
 from convlab.grading.cases import SEED_ENV, resolve_seed
 from convlab.grading.comparison import CheckFailure, ShortcutError
-from convlab.grading.shortcuts import preload
+from convlab.grading.shortcuts import preload, protect
 
 #: Assignment id -> the exercise functions it grades, in notebook order.
 ASSIGNMENTS: dict[str, tuple[str, ...]] = {
@@ -72,6 +74,9 @@ __all__ = ["ASSIGNMENTS", "SEED_ENV", "CheckFailure", "ShortcutError", "resolve_
 
 
 preload()
+for _assignment in ASSIGNMENTS:  # the checks, declared before any solution cell can touch them
+    importlib.import_module(f"{__name__}.{_assignment}")
+protect()
 
 
 def __getattr__(name: str):

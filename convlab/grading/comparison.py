@@ -13,6 +13,7 @@ runs), so a notebook that rebinds ``np.array_equal`` cannot change a verdict.
 
 from __future__ import annotations
 
+import itertools
 import math
 import sys
 
@@ -29,6 +30,8 @@ __all__ = [
     "format_value",
     "kind",
     "describe_argument",
+    "safe_str",
+    "type_name",
 ]
 
 _array = np.array
@@ -45,6 +48,9 @@ _abs = np.abs
 _argmax = np.argmax
 _unravel_index = np.unravel_index
 _sqrt = math.sqrt
+_ndindex = np.ndindex
+_islice = itertools.islice
+_type_name_of = type.__dict__["__name__"].__get__
 
 _MAX_PRINTED = 64  # arrays with more elements are summarised in messages
 
@@ -63,6 +69,25 @@ class Mismatch(Exception):
     def __init__(self, lines: list[str]) -> None:
         super().__init__("\n".join(lines))
         self.lines = lines
+
+
+def type_name(value: object) -> str:
+    """The name of ``value``'s type, whatever that type pretends."""
+    try:
+        return str(_type_name_of(type(value)))
+    except Exception:
+        return "object"
+
+
+def safe_str(value: object, limit: int = 300, use_repr: bool = False) -> str:
+    """``str(value)`` (or ``repr``), shortened; a placeholder when that raises."""
+    try:
+        text = repr(value) if use_repr else str(value)
+        if not isinstance(text, str):
+            raise TypeError
+    except Exception:
+        return f"<a {type_name(value)} that cannot be shown>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _tolerance(value: object) -> float:
@@ -89,25 +114,33 @@ def kind(value: object) -> str:
     if _is_torch(value):
         return f"torch.Tensor of shape {tuple(value.shape)}, dtype {value.dtype}"
     if isinstance(value, _ndarray):
-        return f"{type(value).__name__} of shape {value.shape}, dtype {value.dtype}"
-    if isinstance(value, tuple | list):
-        return f"{type(value).__name__} of length {len(value)}"
-    return type(value).__name__
+        return f"{type_name(value)} of shape {value.shape}, dtype {value.dtype}"
+    if isinstance(value, tuple):
+        return f"{type_name(value)} of length {tuple.__len__(value)}"
+    if isinstance(value, list):
+        return f"{type_name(value)} of length {list.__len__(value)}"
+    return type_name(value)
 
 
 def format_value(value: object, indent: str = "    ") -> str:
-    """A short printable form: small arrays in full, large ones by size and their first values."""
-    if _is_torch(value) or isinstance(value, _ndarray):
-        arr = _to_float64(value) if not (isinstance(value, _ndarray) and value.dtype.kind in "iub") else value
-        if arr.size <= _MAX_PRINTED:
-            text = _array2string(arr, precision=4, suppress_small=True, max_line_width=100)
-        else:
-            flat = _to_float64(arr).ravel()
-            text = (
-                f"(too large to print: {arr.size} values; first ones {_array2string(flat[:6], precision=4)})"
-            )
-        return indent + text.replace("\n", "\n" + indent)
-    return indent + repr(value)
+    """A short printable form: small arrays in full, large ones by size and their first values.
+
+    A large array is never copied (it may be a broadcast view of billions of elements).
+    """
+    try:
+        if _is_torch(value) or isinstance(value, _ndarray):
+            size = int(value.numel()) if _is_torch(value) else int(value.size)
+            if size <= _MAX_PRINTED:
+                exact = isinstance(value, _ndarray) and value.dtype.kind in "iub"
+                arr = value if exact else _to_float64(value)
+                text = _array2string(arr, precision=4, suppress_small=True, max_line_width=100)
+            else:
+                first = _array([float(value[i]) for i in _islice(_ndindex(*value.shape), 6)], dtype=_float64)
+                text = f"(too large to print: {size} values; first ones {_array2string(first, precision=4)})"
+            return indent + text.replace("\n", "\n" + indent)
+    except Exception:
+        pass
+    return indent + safe_str(value, use_repr=True)
 
 
 def describe_argument(name: str, value: object) -> str:
@@ -135,15 +168,15 @@ def compare(got: object, expected: object, *, what: str = "output", tol: float |
     """Raise :class:`Mismatch` unless ``got`` equals ``expected`` (type, shape, dtype, then values)."""
     if isinstance(expected, tuple):
         if not isinstance(got, tuple | list) or len(got) != len(expected):
-            raise Mismatch(
-                [f"expected a tuple of {len(expected)} values; received {kind(got)}: {got!r}"[:400]]
-            )
+            shown = safe_str(got, 300, use_repr=True)
+            raise Mismatch([f"expected a tuple of {len(expected)} values; received {kind(got)}: {shown}"])
         for i, (g, e) in enumerate(zip(got, expected, strict=True)):
             compare(g, e, what=f"{what}[{i}]", tol=tol)
         return
     if isinstance(expected, bool | int | _integer) and not isinstance(expected, bool | _bool_):
         if not (type(got) is int or isinstance(got, _integer)):
-            raise Mismatch([f"{what}: expected an integer ({expected}); received {kind(got)}: {got!r}"])
+            shown = safe_str(got, 200, use_repr=True)
+            raise Mismatch([f"{what}: expected an integer ({expected}); received {kind(got)}: {shown}"])
         if int(got) != int(expected):
             raise Mismatch([f"{what}: expected {int(expected)}; received {int(got)}"])
         return
@@ -194,11 +227,10 @@ def compare(got: object, expected: object, *, what: str = "output", tol: float |
         )
 
 
-def matches(got: object, candidate: object, tol: float | None) -> bool:
+def matches(got: object, candidate: object, tol: float | None = None) -> bool:
+    """True when ``got`` equals ``candidate`` as :func:`compare` sees it."""
     try:
         compare(got, candidate, tol=tol)
-    except Mismatch:
-        return False
     except Exception:
         return False
     return True

@@ -41,6 +41,14 @@ def _evaluate(output, linear, in_channels, kernel_size):
     (kh, kw), conv = _pair(kernel_size), output
     if not isinstance(conv, torch.nn.Conv2d):
         raise Mismatch([f"expected a torch.nn.Conv2d; received {type(conv).__name__}"])
+    if isinstance(conv.weight, torch.nn.parameter.UninitializedParameter):
+        raise Mismatch(
+            ["the weight is not initialised (a lazy module): create nn.Conv2d with its in_channels"]
+        )
+    if conv.weight.device.type == "meta":
+        raise Mismatch(
+            ["the weight is on the meta device (a shape without values): create the layer on the CPU"]
+        )
     shape, got = (linear.out_features, in_channels, kh, kw), tuple(conv.weight.shape)
     if got != shape:
         raise Mismatch(

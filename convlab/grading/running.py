@@ -15,7 +15,11 @@ draws one random case and its misconceptions, and returns the check. Running it:
 from __future__ import annotations
 
 import copy
+import ctypes
 import inspect
+import signal
+import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -28,14 +32,105 @@ from convlab.grading.comparison import (
     describe_argument,
     kind,
     matches,
+    safe_str,
+    type_name,
     unchanged,
 )
-from convlab.grading.shortcuts import _shortcut_message, blocking_shortcuts, reference
+from convlab.grading.shortcuts import (
+    OutOfTime,
+    Watch,
+    _replaced,
+    protect,
+    reference,
+    shortcut_message,
+    tampered,
+    unwatched,
+)
 
 # An exercise module needs these names only: they are re-exported from here.
 __all__ = ["exercise", "Exercise", "Case", "Misconception", "draw", "reference"]
 
 _deepcopy = copy.deepcopy
+_monotonic = time.monotonic
+
+#: Seconds one call of the student's function may take before the check stops it.
+CALL_BUDGET_S = 10.0
+
+
+def _alarm(signum, frame):
+    raise OutOfTime
+
+
+class _Budget:
+    """Stop the calling thread with :class:`OutOfTime` after ``seconds``, then every 0.1 s until
+    :meth:`stop`.
+
+    In the main thread (Jupyter, Colab, the grader) a ``SIGALRM`` timer does it, with the
+    previous handler and timer put back afterwards; elsewhere (a thread, or no ``SIGALRM``) a
+    watchdog thread raises the exception in this thread with ``PyThreadState_SetAsyncExc``.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def start(self) -> None:
+        self.begun = _monotonic()
+        self.signal = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+        if self.signal:
+            self.handler = signal.signal(signal.SIGALRM, _alarm)
+            self.timer = signal.setitimer(signal.ITIMER_REAL, self.seconds, 0.1)
+        else:
+            self.lock, self.done, self.thread_id = threading.Lock(), threading.Event(), threading.get_ident()
+            threading.Thread(target=self._watchdog, daemon=True).start()
+
+    def _watchdog(self) -> None:
+        unwatched()  # this thread is the grader's: not the student's, and not to be interrupted
+        wait, target = self.seconds, ctypes.c_ulong(self.thread_id)
+        while not self.done.wait(wait):
+            with self.lock:
+                if not self.done.is_set():
+                    ctypes.pythonapi.PyThreadState_SetAsyncExc(target, ctypes.py_object(OutOfTime))
+            wait = 0.1
+
+    def _stop(self) -> None:  # idempotent: it may be interrupted and run again
+        if self.signal:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self.handler)
+            delay, interval = self.timer
+            if delay > 0:  # someone else's timer was running: give it its remaining time
+                signal.setitimer(signal.ITIMER_REAL, max(delay - (_monotonic() - self.begun), 1e-3), interval)
+        else:
+            with self.lock:
+                self.done.set()
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self.thread_id), None)
+
+    def stop(self) -> None:
+        """Switch the timer off, even when its exception arrives meanwhile."""
+        while True:
+            try:
+                self._stop()
+                return
+            except OutOfTime:
+                continue
+
+
+def _call(fn: Callable, args: tuple, kwargs: dict, watch: Watch) -> tuple[str, object]:
+    """One call of the student's function, watched and within its budget: (status, result)."""
+    budget = _Budget(CALL_BUDGET_S)
+    try:
+        with watch:
+            try:
+                budget.start()
+                return "ok", fn(*args, **kwargs)
+            finally:
+                budget.stop()  # before the watch ends: nothing can interrupt that afterwards
+    except OutOfTime:
+        return "timeout", None
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # the student's error (even SystemExit), reported with the case
+        return "raised", exc
+
 
 _DOC = """{doc}
 
@@ -55,7 +150,7 @@ CheckFailure
     and, when it recognises one, the misconception behind the error.
 ShortcutError
     When ``{name}`` calls a library implementation of the operation (convlab's references,
-    torch, scipy.signal/ndimage, numpy.convolve/correlate).
+    torch, scipy.signal/ndimage, numpy.convolve/correlate), however it reaches it.
 
 See Also
 --------
@@ -121,34 +216,38 @@ class Exercise:
             raise ValueError(f"`n_random` must be non-negative; got n_random={n_random}")
         seed = resolve_seed(seed)
         if not callable(fn):
-            raise CheckFailure(f"check_{name} expects your function `{name}`; got {type(fn).__name__}")
+            raise CheckFailure(f"check_{name} expects your function `{name}`; got {type_name(fn)}")
+        changed = tampered()
+        if changed is not None:
+            raise CheckFailure(_replaced(f"`{changed}`"))
         cases = self.cases(seed, n_random)
         bound = [self.signature.bind(case) for case in cases]
         # 1. expected values, from the reference, on copies, before any student code runs
         expected = [self._expected(case, values) for case, (_, values) in zip(cases, bound, strict=True)]
         originals = [_deepcopy(given) for given, _ in bound]
-        # 2. the student's calls, with the library versions switched off
+        # 2. the student's calls, watched, each within the time budget
         results: list[tuple[str, object]] = []
         inputs: list[dict] = []
-        blocker = blocking_shortcuts(name, [fn], self.blocked)
-        with blocker as monitor:
-            direct = blocker.is_blocked(fn)
-            if direct is not None:
-                raise ShortcutError(_shortcut_message(name, direct))
-            for case, (given, _) in zip(cases, bound, strict=True):
-                given = _deepcopy(given)
-                inputs.append(given)
-                args, kwargs = self.signature.split(given)
-                try:
-                    results.append(("ok", fn(*args, **kwargs)))
-                except ShortcutError:
-                    raise
-                except Exception as exc:  # the student's error, reported with the case below
-                    results.append(("raised", exc))
-                    if case.raises is None or not isinstance(exc, case.raises):
-                        break
-        if monitor.called:
-            raise ShortcutError(_shortcut_message(name, monitor.called[0]))
+        watch = Watch(self.blocked)
+        for case, (given, _) in zip(cases, bound, strict=True):
+            given = _deepcopy(given)
+            inputs.append(given)
+            args, kwargs = self.signature.split(given)
+            results.append(_call(fn, args, kwargs, watch))
+            if watch.found or watch.tampering or results[-1][0] == "timeout":
+                break
+            if results[-1][0] == "raised" and (
+                case.raises is None or not isinstance(results[-1][1], case.raises)
+            ):
+                break
+        changed = watch.tampering or tampered()
+        if changed is not None:
+            raise CheckFailure(
+                f"`{name}` changed the grader while it ran (`{changed}`), so the check cannot judge it. "
+                "Restart the kernel and run the notebook again from the top."
+            )
+        if watch.found is not None:
+            raise ShortcutError(shortcut_message(name, watch.found))
         # 3. compare, case by case
         n_fixed = len(self.fixed)
         for index, (case, (status, got)) in enumerate(zip(cases, results, strict=False)):
@@ -174,24 +273,31 @@ class Exercise:
             print(f"✔ {name} passed {len(cases)} cases")
 
     def _judge(self, case, values, status, got, expected, original, used) -> list[str] | None:
+        if status == "timeout":
+            return [
+                f"your function did not return within {CALL_BUDGET_S:g} s on this case (the check allows "
+                f"{CALL_BUDGET_S:g} s per call); is there a loop that never ends?"
+            ]
         if status == "raised":
+            error = f"{type_name(got)}: {safe_str(got)}"
             if case.raises is not None and isinstance(got, case.raises):
                 pass
             elif isinstance(got, NotImplementedError):
                 return ["your function raised NotImplementedError: it is not written yet."]
             elif case.raises is not None:
-                return [
-                    f"expected {case.raises.__name__} for this input; "
-                    f"your function raised {type(got).__name__}: {got}"
-                ]
+                return [f"expected {case.raises.__name__} for this input; your function raised {error}"]
             else:
-                return [f"your function raised {type(got).__name__}: {got}"]
+                return [f"your function raised {error}"]
         elif case.raises is not None:
             return [
                 f"these arguments have no valid answer: expected your function to raise "
                 f"{case.raises.__name__}; it returned {kind(got)}"
             ]
-        if not unchanged(original, used):
+        try:
+            modified = not unchanged(original, used)
+        except Exception:
+            modified = True
+        if modified:
             return ["your function modified its input arrays; compute the result in a new array instead."]
         if status == "raised":
             return None
@@ -199,6 +305,9 @@ class Exercise:
             compare(self._value(got, values), expected)
         except Mismatch as mismatch:
             return mismatch.lines
+        except Exception as exc:
+            why = f"{type_name(exc)}: {safe_str(exc)}"
+            return [f"your function returned {kind(got)}, which the check cannot read: {why}"]
         return None
 
     def _diagnose(self, case, values, status, got, expected) -> list[str]:
@@ -260,6 +369,7 @@ def exercise(
         The check; its ``exercise`` attribute holds the declaration.
     """
     declared = Exercise(signature, reference, cases, random, misconceptions, **options)
+    protect([declared, *declared.misconceptions])
     name = declared.name
 
     def check(fn: Callable, *, n_random: int = 0, seed: int | None = None) -> None:

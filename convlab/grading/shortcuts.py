@@ -1,28 +1,46 @@
-"""Keeping the library out of the student's function: shortcut blocking and trusted references.
+"""Keeping the library out of the student's function, and the student's function out of the grader.
 
-While the student's function runs, the library versions of the exercises' operations (convlab's
-references, torch, scipy.signal/ndimage, numpy's convolve) are switched off
-(:class:`blocking_shortcuts`): a function that merely calls one fails with
-:class:`~convlab.grading.comparison.ShortcutError`. The references the checks compare with are
-checked to come from the installed package (:func:`trusted_reference`), so a notebook that
-replaces ``convlab.signal.convolve1d`` cannot make its own answer the expected one.
+While the student's function runs, a profile hook (:class:`Watch`, ``sys.setprofile``) sees every
+Python and C function it calls, by identity, however it was reached (an alias, a closure, a default
+argument, ``functools.partial``, a callable object, a dict entry, a private entry point such as
+``torch.ops.aten.conv2d`` or NumPy's ``multiarray.correlate``). A call of a library version of the
+operation (convlab's references, torch, scipy.signal/ndimage, numpy's convolve) makes the check fail
+with :class:`~convlab.grading.comparison.ShortcutError`.
+
+The grader keeps its own functions out of reach: when :mod:`convlab.grading` is imported (before
+any solution cell runs), :func:`protect` records the functions of the grader, of the references and
+of NumPy, torch and the builtins; every check verifies them before it starts and after the
+student's function ran (:func:`tampered`), and refuses to judge when one was replaced.
 """
 
 from __future__ import annotations
 
-import builtins
 import functools
 import importlib
+import re
 import sys
-from collections.abc import Callable, Sequence
+import threading
+import types
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
 
-from convlab.grading.comparison import CheckFailure, ShortcutError
+from convlab.grading.comparison import CheckFailure, type_name
 
-__all__ = ["AUTOGRAD_SHORTCUTS", "blocking_shortcuts", "preload", "reference", "trusted_reference"]
+__all__ = [
+    "AUTOGRAD_SHORTCUTS",
+    "Watch",
+    "preload",
+    "protect",
+    "reference",
+    "shortcut_message",
+    "tampered",
+    "trusted_reference",
+]
 
 _CONVLAB_DIR = Path(__file__).resolve().parent.parent
+_setprofile, _getprofile = sys.setprofile, sys.getprofile
+_threading_setprofile = threading.setprofile
+_modules = sys.modules
 
 
 def trusted_reference(module: str, name: str) -> Callable:
@@ -35,11 +53,15 @@ def trusted_reference(module: str, name: str) -> Callable:
     target = obj.__init__ if isinstance(obj, type) else obj
     code = getattr(target, "__code__", None)
     if code is None or not Path(code.co_filename).resolve().is_relative_to(_CONVLAB_DIR):
-        raise CheckFailure(
-            f"the reference `{module}.{name}` has been replaced in this session; restart the kernel "
-            "and run the notebook again from the top"
-        )
+        raise CheckFailure(_replaced(f"the reference `{module}.{name}`"))
     return obj
+
+
+def _replaced(what: str) -> str:
+    return (
+        f"{what} has been replaced in this session; restart the kernel and run the notebook again "
+        "from the top"
+    )
 
 
 def reference(module: str, name: str, adapt: Callable | None = None) -> Callable:
@@ -57,8 +79,6 @@ def reference(module: str, name: str, adapt: Callable | None = None) -> Callable
     return call
 
 
-# Library implementations of the exercises' operations. Any that is imported when a check runs is
-# switched off for the duration of the student's call, wherever a module or the notebook holds it.
 _LIBRARY_SHORTCUTS: dict[str, tuple[str, ...]] = {
     "numpy": ("convolve", "correlate", "polymul"),
     "numpy.lib.polynomial": ("polymul",),
@@ -117,6 +137,11 @@ _LIBRARY_SHORTCUTS: dict[str, tuple[str, ...]] = {
         "col2im",
     ),
     "torch.nn.grad": ("conv1d_input", "conv1d_weight", "conv2d_input", "conv2d_weight"),
+    # private entry points the public ones end in
+    "numpy._core.multiarray": ("correlate", "correlate2"),
+    "numpy.core.multiarray": ("correlate", "correlate2"),
+    "scipy.signal._sigtools": ("_convolve2d", "_correlateND"),
+    "scipy.ndimage._nd_image": ("correlate", "correlate1d", "zoom_shift", "geometric_transform"),
 }
 
 # The course's own references: every public function of these modules.
@@ -133,8 +158,9 @@ _CONVLAB_MODULES = (
 )
 
 # Extra library functions blocked by single checks (autograd for the backward pass, for example),
-# as (importable module, attribute path) pairs; attributes of classes are patched on the class.
+# as (importable module, attribute path) pairs.
 AUTOGRAD_SHORTCUTS = (
+    ("torch.autograd.graph", "_engine_run_backward"),
     ("torch.autograd", "grad"),
     ("torch.autograd", "backward"),
     ("torch", "Tensor.backward"),
@@ -144,19 +170,18 @@ AUTOGRAD_SHORTCUTS = (
 )
 
 
-def _resolve(module: str, path: str) -> tuple[object, str, object] | None:
-    """(owner, attribute, value) for ``module.path``, or None when it is not available."""
-    mod = sys.modules.get(module)
-    if mod is None:
-        return None
-    owner: object = mod
-    *parents, attr = path.split(".")
-    for parent in parents:
-        owner = getattr(owner, parent, None)
-        if owner is None:
-            return None
-    value = getattr(owner, attr, None)
-    return None if value is None else (owner, attr, value)
+# torch's private entry points, by name (torch._C._VariableFunctions, torch._C._nn, torch.ops.aten).
+_TORCH_PATTERN = re.compile(
+    r"(^|_)conv(olution|_|\d|$)|upsample|unpool|pixel_(un)?shuffle|im2col|col2im|grid_sampler"
+)
+_TORCH_OP = "torch.ops"  # marks the code of OpOverload(Packet).__call__: the op's name decides
+
+
+def _resolve(module: str, path: str) -> object | None:
+    owner: object = _modules.get(module)
+    for part in path.split("."):
+        owner = getattr(owner, part, None)
+    return owner
 
 
 def preload() -> None:
@@ -169,135 +194,186 @@ def preload() -> None:
             continue
 
 
-def _shortcut_targets(extra: Sequence[tuple[str, str]]) -> dict[int, tuple[str, object, list]]:
-    """Map id(original) -> (qualified name, original, [(owner, attr)] where it is found by name)."""
-    preload()
-    targets: dict[int, tuple[str, object, list]] = {}
-    specs = [(m, a) for m, attrs in _LIBRARY_SHORTCUTS.items() for a in attrs]
-    for name in _CONVLAB_MODULES:
-        mod = sys.modules.get(name)
-        specs += [(name, a) for a in getattr(mod, "__all__", ())] if mod else []
-    for module, path in [*specs, *extra]:
-        found = _resolve(module, path)
-        if found is None or not callable(found[2]):
-            continue
-        owner, attr, value = found
-        entry = targets.setdefault(id(value), (f"{module}.{path}", value, []))
-        entry[2].append((owner, attr))  # patched by name too: lazily loaded attributes miss the scan
-    return targets
+class _Targets:
+    """The functions that count as shortcuts: Python ones by code object, C ones by identity."""
+
+    def __init__(self, extra: Sequence[tuple[str, str]]) -> None:
+        self.codes: dict[types.CodeType, str] = {}
+        self.c_functions: dict[int, tuple[object, str]] = {}
+        self.extra, self.seen_modules, self.n_modules = tuple(extra), set(), -1
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Scan the modules imported since the last scan (a library imported by the student's code)."""
+        self.n_modules = len(_modules)
+        specs = [*((m, a) for m, attrs in _LIBRARY_SHORTCUTS.items() for a in attrs), *self.extra]
+        for name in _CONVLAB_MODULES:
+            specs += [(name, a) for a in getattr(_modules.get(name), "__all__", ())]
+        for module, path in specs:
+            if module in _modules and (module, path) not in self.seen_modules:
+                found = _resolve(module, path)
+                if found is not None:  # else not there yet (a module being imported): next time
+                    self.seen_modules.add((module, path))
+                    self.add(found, f"{module}.{path}")
+        torch_c = getattr(_modules.get("torch"), "_C", None)
+        if torch_c is not None and "torch" not in self.seen_modules:
+            self.seen_modules.add("torch")
+            for owner in (torch_c._VariableFunctions, torch_c._nn):
+                for name in dir(owner):
+                    if _TORCH_PATTERN.search(name):
+                        self.add(getattr(owner, name, None), f"torch.{name}")
+            ops = _modules.get("torch._ops")
+            for cls in (getattr(ops, "OpOverloadPacket", None), getattr(ops, "OpOverload", None)):
+                code = getattr(vars(cls).get("__call__") if cls else None, "__code__", None)
+                if code is not None:
+                    self.codes[code] = _TORCH_OP
+
+    def add(self, obj: object, name: str) -> None:
+        while isinstance(obj, functools.partial):
+            obj = obj.func
+        if obj is None:
+            return
+        if isinstance(obj, types.BuiltinFunctionType):
+            self.c_functions.setdefault(id(obj), (obj, name))
+            return
+        if isinstance(obj, type):
+            for attr in ("__init__", "__call__", "forward"):
+                self.add(obj.__dict__.get(attr), name)
+            return
+        code = getattr(obj, "__code__", None)
+        if isinstance(code, types.CodeType):
+            self.codes.setdefault(code, name)
+        wrapped = getattr(obj, "__wrapped__", None)
+        if wrapped is not None and wrapped is not obj:
+            self.add(wrapped, name)
 
 
-class _Monitor:
-    """Records the blocked functions the student's code called (even if it caught the error)."""
-
-    def __init__(self, exercise: str) -> None:
-        self.exercise = exercise
-        self.called: list[str] = []
-
-    def sentinel(self, qualname: str) -> Callable:
-        def blocked(*args, **kwargs):
-            self.called.append(qualname)
-            raise ShortcutError(_shortcut_message(self.exercise, qualname))
-
-        blocked.__name__ = qualname.rsplit(".", 1)[-1]
-        blocked.__qualname__ = blocked.__name__
-        return blocked
+_GLOBALS = globals()  # the grader's own calls of sys.setprofile come from here
+_TAMPERING = {id(_setprofile): "sys.setprofile", id(_threading_setprofile): "threading.setprofile"}
 
 
-def _shortcut_message(exercise: str, qualname: str) -> str:
+class OutOfTime(BaseException):
+    """Raised inside the student's function when its time budget is spent (not an ``Exception``,
+    so that ``except Exception`` in the student's code does not swallow it)."""
+
+
+class Watch:
+    """Context manager: watch what the student's function calls (see the module docstring).
+
+    ``found`` is the name of the first library implementation it called (or None); ``tampering``
+    names what it did to switch the watch off.
+    """
+
+    def __init__(self, extra: Sequence[tuple[str, str]] = ()) -> None:
+        self.targets = _Targets(extra)
+        self.found: str | None = None
+        self.tampering: str | None = None
+        self._hook = self.hook  # one bound method, so that sys.getprofile() can be compared with it
+
+    def hook(self, frame, event, arg):
+        if event == "call":
+            name = self.targets.codes.get(frame.f_code)
+            if name is not None:
+                if name is _TORCH_OP:
+                    op = frame.f_locals.get(frame.f_code.co_varnames[0])  # self (or self_)
+                    name = str(getattr(op, "_qualified_op_name", None) or getattr(op, "_name", ""))
+                    op_name = name.split("::")[-1].split(".")[0]
+                    name = f"torch.ops.{name.replace('::', '.')}" if _TORCH_PATTERN.search(op_name) else None
+                if name is not None and self.found is None:
+                    self.found = name
+        elif event == "c_call":
+            hit = self.targets.c_functions.get(id(arg))
+            if hit is not None and hit[0] is arg and self.found is None:
+                self.found = hit[1]
+            elif id(arg) in _TAMPERING and self.tampering is None and frame.f_globals is not _GLOBALS:
+                self.tampering = _TAMPERING[id(arg)]
+        else:
+            return
+        if len(_modules) != self.targets.n_modules:
+            self.targets.refresh()
+
+    def __enter__(self) -> Watch:
+        self._before = _getprofile(), getattr(threading, "_profile_hook", None)
+        _threading_setprofile(self._hook)
+        _setprofile(self._hook)
+        return self
+
+    def __exit__(self, kind, *exc) -> None:
+        current = _getprofile()
+        _setprofile(self._before[0])
+        _threading_setprofile(self._before[1])
+        # a timeout that interrupts the hook itself switches it off: that is no tampering
+        if current is not self._hook and self.tampering is None and kind is not OutOfTime:
+            self.tampering = "sys.setprofile"
+
+
+def unwatched() -> None:
+    """Switch the watch off in the calling thread (a thread of the grader's own)."""
+    _setprofile(None)
+
+
+def shortcut_message(exercise: str, qualname: str) -> str:
     return (
         f"`{exercise}` called `{qualname}` while being checked. The exercise is to implement "
         f"`{exercise}` yourself: library versions of the operation (convlab's references, torch, "
-        "scipy.signal/ndimage, numpy.convolve/correlate) are switched off while a check runs."
+        "scipy.signal/ndimage, numpy.convolve/correlate) do not count while a check runs."
     )
 
 
-class blocking_shortcuts:  # noqa: N801 - used as a context manager, reads like a function
-    """Context manager: switch the library implementations off while the student's code runs.
+# --------------------------------------------------------------------------- the grader's integrity
 
-    Every module already imported (and the namespace of ``functions``, the student's code) that
-    holds one of the blocked functions gets a stand-in that raises :class:`ShortcutError`; the
-    originals are put back on exit, also when the code raises. ``monitor.called`` lists the
-    blocked functions that were called, so a student's ``try/except`` cannot hide the call.
+_PROTECTED: list[tuple[str, dict, str, object, tuple]] = []
+_SNAPSHOT_TAKEN: list[bool] = []
+_PROTECTED_MODULES = ("builtins", "math", "copy", "inspect", "numpy", "torch", "torch.nn.functional")
+
+
+def _fingerprint(obj: object) -> tuple:
+    closure = getattr(obj, "__closure__", None) or ()
+    cells = []
+    for cell in closure:
+        try:
+            cells.append(id(cell.cell_contents))
+        except ValueError:  # an empty cell
+            cells.append(None)
+    return (
+        id(getattr(obj, "__code__", None)),
+        id(getattr(obj, "__defaults__", None)),
+        id(getattr(obj, "__kwdefaults__", None)),
+        tuple(cells),
+    )
+
+
+def _record(label: str, namespace: dict, everything: bool) -> None:
+    """Record the callables of ``namespace`` (every value when ``everything``)."""
+    for name, value in list(namespace.items()):
+        if everything or callable(value):
+            _PROTECTED.append((f"{label}.{name}", namespace, name, value, _fingerprint(value)))
+            if isinstance(value, type) and value.__module__.startswith("convlab"):
+                _record(f"{label}.{name}", value.__dict__, False)
+
+
+def protect(objects: Iterable[object] | None = None) -> None:
+    """Record the grader's functions (or ``objects``' attributes) as they are now; see :func:`tampered`.
+
+    Called once when :mod:`convlab.grading` is imported, without ``objects``: the grader's modules
+    (every name), the other convlab modules, NumPy, torch and the builtins (their functions and
+    classes); and for each declared exercise, with its declaration and misconceptions.
     """
+    if objects is None:
+        if not _SNAPSHOT_TAKEN:
+            _SNAPSHOT_TAKEN.append(True)
+            for name, module in list(_modules.items()):
+                if name.startswith("convlab.") or name in _PROTECTED_MODULES:
+                    _record(name, vars(module), False)
+        return
+    for obj in objects:
+        _record(type_name(obj), vars(obj), True)
 
-    def __init__(self, exercise: str, functions: Sequence[object] = (), extra=()) -> None:
-        self.exercise = exercise
-        self.functions = functions
-        self.extra = tuple(extra)
-        self.monitor = _Monitor(exercise)
-        self._undo: list[tuple[Any, str, object, bool]] = []
-        self.targets: dict[int, tuple[str, object, list]] = {}
 
-    def __enter__(self) -> _Monitor:
-        self.targets = targets = _shortcut_targets(self.extra)
-        sentinels = {key: self.monitor.sentinel(name) for key, (name, _, _) in targets.items()}
-        namespaces = [
-            vars(m) for m in list(sys.modules.values()) if isinstance(getattr(m, "__dict__", None), dict)
-        ]
-        for fn in self.functions:
-            namespace = getattr(fn, "__globals__", None)
-            if isinstance(namespace, dict):
-                namespaces.append(namespace)
-        try:
-            for namespace in namespaces:
-                for key, value in list(namespace.items()):
-                    sentinel = sentinels.get(id(value))
-                    if sentinel is not None and value is targets[id(value)][1]:
-                        namespace[key] = sentinel
-                        self._undo.append((namespace, key, value, True))
-            for key, (_, original, owners) in targets.items():
-                for owner, attr in owners:
-                    if owner.__dict__.get(attr) is not sentinels[key]:
-                        setattr(owner, attr, sentinels[key])
-                        self._undo.append((owner, attr, original, False))
-            # A library imported *during* the call (``import scipy.signal`` inside the function)
-            # is switched off as soon as the import returns.
-            self._import = builtins.__import__
-            self._late = {m for m in _LIBRARY_SHORTCUTS if m not in sys.modules}
-            self._depth = 0
-            builtins.__import__ = self._importing
-            self._undo.append((builtins, "__import__", self._import, False))
-        except BaseException:
-            self._restore()
-            raise
-        return self.monitor
-
-    def _importing(self, name, *args, **kwargs):
-        self._depth += 1
-        try:
-            module = self._import(name, *args, **kwargs)
-        finally:
-            self._depth -= 1
-        if self._depth:  # modules are complete only when the outermost import returns
-            return module
-        arrived = [m for m in self._late if m in sys.modules]
-        for module_name in arrived:
-            self._late.discard(module_name)
-            owner = sys.modules[module_name]
-            for attr in _LIBRARY_SHORTCUTS[module_name]:
-                value = getattr(owner, attr, None)
-                if callable(value):
-                    qualname = f"{module_name}.{attr}"
-                    self.targets.setdefault(id(value), (qualname, value, []))
-                    setattr(owner, attr, self.monitor.sentinel(qualname))
-                    self._undo.append((owner, attr, value, False))
-        return module
-
-    def _restore(self) -> None:
-        while self._undo:
-            holder, key, value, is_dict = self._undo.pop()
-            if is_dict:
-                holder[key] = value
-            else:
-                setattr(holder, key, value)
-
-    def __exit__(self, *exc) -> None:
-        self._restore()
-
-    def is_blocked(self, fn: object) -> str | None:
-        """The qualified name of ``fn`` (or of the function a ``functools.partial`` wraps) if blocked."""
-        while isinstance(fn, functools.partial):
-            fn = fn.func
-        hit = self.targets.get(id(fn))
-        return hit[0] if hit is not None and hit[1] is fn else None
+def tampered() -> str | None:
+    """The name of the first recorded function that has been replaced or rewritten, else None."""
+    for label, namespace, name, value, fingerprint in _PROTECTED:
+        current = namespace.get(name, namespace)
+        if current is not value or _fingerprint(value) != fingerprint:
+            return label
+    return None
