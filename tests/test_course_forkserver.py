@@ -49,7 +49,9 @@ def _run(cells, home, memory_mb=1024, seed="7", extra=None, isolation=None):
     client.km.kernel_env = forkserver.clean_environment(str(home), seed, extra)
     client.km.memory_mb = memory_mb
     client.km.isolation = isolation or {}
+    km = client.km
     client.execute()
+    client.km = km  # nbclient lets go of the manager after the run; the tests ask it what ran
     return nb, client
 
 
