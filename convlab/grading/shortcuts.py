@@ -15,6 +15,7 @@ student's function ran (:func:`tampered`), and refuses to judge when one was rep
 
 from __future__ import annotations
 
+import builtins
 import functools
 import importlib
 import re
@@ -324,7 +325,12 @@ def shortcut_message(exercise: str, qualname: str) -> str:
 
 _PROTECTED: list[tuple[str, dict, str, object, tuple]] = []
 _SNAPSHOT_TAKEN: list[bool] = []
-_PROTECTED_MODULES = ("builtins", "math", "copy", "inspect", "numpy", "torch", "torch.nn.functional")
+_PROTECTED_MODULES = ("math", "copy", "inspect", "numpy", "torch", "torch.nn.functional")
+# the builtins the grader relies on (a kernel swaps others, such as ``input``, on every cell)
+_BUILTINS = (
+    "abs all any bool callable dict enumerate float getattr hasattr id int isinstance issubclass iter len "
+    "list map max min next range repr set sorted str sum tuple type vars zip"
+)
 
 
 def _fingerprint(obj: object) -> tuple:
@@ -365,6 +371,9 @@ def protect(objects: Iterable[object] | None = None) -> None:
             for name, module in list(_modules.items()):
                 if name.startswith("convlab.") or name in _PROTECTED_MODULES:
                     _record(name, vars(module), False)
+            for name in _BUILTINS.split():
+                value = vars(builtins)[name]
+                _PROTECTED.append((f"builtins.{name}", vars(builtins), name, value, _fingerprint(value)))
         return
     for obj in objects:
         _record(type_name(obj), vars(obj), True)
