@@ -301,3 +301,24 @@ def test_a_timer_of_the_caller_survives_a_check(short_budget):
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def test_torch_replacing_its_own_functions_is_not_tampering():
+    """Importing torch._dynamo (torch.compile, the profiler) wraps torch.manual_seed; checks still run."""
+    import numpy as np
+    import torch._dynamo  # noqa: F401
+
+    from convlab.grading import check_convolve1d
+    from convlab.grading.shortcuts import tampered
+
+    assert tampered() is None
+
+    def convolve1d(f, g, mode="full"):
+        f, g = np.asarray(f, dtype=float), np.asarray(g, dtype=float)
+        full = np.zeros(len(f) + len(g) - 1)
+        for k in range(len(g)):
+            full[k : k + len(f)] += g[k] * f
+        start = {"full": 0, "same": (len(g) - 1) // 2, "valid": len(g) - 1}[mode]
+        return full[start : start + {"full": len(full), "same": len(f), "valid": len(f) - len(g) + 1}[mode]]
+
+    check_convolve1d(convolve1d)
