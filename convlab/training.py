@@ -155,6 +155,14 @@ def _autocast(device: torch.device, dtype: torch.dtype | None):
     return torch.autocast(device.type, dtype=dtype)
 
 
+def _check_rates(lr: object, weight_decay: object) -> None:
+    for name, value in (("lr", lr), ("weight_decay", weight_decay)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+            raise ValueError(f"`{name}` must be a non-negative number; got {name}={value!r}")
+    if lr == 0:
+        raise ValueError("`lr` must be positive; got lr=0")
+
+
 def train(
     model: nn.Module,
     train_data: Data,
@@ -244,11 +252,7 @@ def train(
     batch_size = check_positive(batch_size, "batch_size")
     seed = check_nonnegative(seed, "seed")
     ignore_index = check_nonnegative(ignore_index, "ignore_index")
-    for name, value in (("lr", lr), ("weight_decay", weight_decay)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-            raise ValueError(f"`{name}` must be a non-negative number; got {name}={value!r}")
-    if lr == 0:
-        raise ValueError("`lr` must be positive; got lr=0")
+    _check_rates(lr, weight_decay)
     device, amp_dtype, use_cl = _resolve(device, amp, channels_last)
     images, masks = _as_tensors(train_data, "train_data")
     val = _as_tensors(val_data, "val_data") if val_data is not None else None

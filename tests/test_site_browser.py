@@ -44,7 +44,7 @@ pytestmark = pytest.mark.browser
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002 (the base class's name)
+    def log_message(self, format, *args):  # the base class names its argument `format`
         pass
 
 

@@ -167,28 +167,42 @@ def relative_error(got: object, expected: object) -> float:
 def compare(got: object, expected: object, *, what: str = "output", tol: float | None = None) -> None:
     """Raise :class:`Mismatch` unless ``got`` equals ``expected`` (type, shape, dtype, then values)."""
     if isinstance(expected, tuple):
-        if not isinstance(got, tuple | list) or len(got) != len(expected):
-            shown = safe_str(got, 300, use_repr=True)
-            raise Mismatch([f"expected a tuple of {len(expected)} values; received {kind(got)}: {shown}"])
-        for i, (g, e) in enumerate(zip(got, expected, strict=True)):
-            compare(g, e, what=f"{what}[{i}]", tol=tol)
-        return
-    if isinstance(expected, bool | int | _integer) and not isinstance(expected, bool | _bool_):
-        if not (type(got) is int or isinstance(got, _integer)):
-            shown = safe_str(got, 200, use_repr=True)
-            raise Mismatch([f"{what}: expected an integer ({expected}); received {kind(got)}: {shown}"])
-        if int(got) != int(expected):
-            raise Mismatch([f"{what}: expected {int(expected)}; received {int(got)}"])
-        return
-    if isinstance(expected, float | _floating):
-        if not (type(got) in (float, int) or isinstance(got, _floating | _integer)):
-            raise Mismatch([f"{what}: expected a float ({float(expected):.6g}); received {kind(got)}"])
-        tol = 1e-9 if tol is None else tol
-        g, e = float(got), float(expected)
-        if not math.isfinite(g) or abs(g - e) > tol * max(abs(e), 1e-12):
-            raise Mismatch([f"{what}: expected {e:.10g}; received {g:.10g} (relative tolerance {tol:g})"])
-        return
-    # arrays: numpy or torch, matching the reference's library, shape and dtype
+        _compare_tuple(got, expected, what, tol)
+    elif isinstance(expected, bool | int | _integer) and not isinstance(expected, bool | _bool_):
+        _compare_int(got, expected, what)
+    elif isinstance(expected, float | _floating):
+        _compare_float(got, expected, what, tol)
+    else:
+        _compare_array(got, expected, what, tol)
+
+
+def _compare_tuple(got, expected: tuple, what: str, tol: float | None) -> None:
+    if not isinstance(got, tuple | list) or len(got) != len(expected):
+        shown = safe_str(got, 300, use_repr=True)
+        raise Mismatch([f"expected a tuple of {len(expected)} values; received {kind(got)}: {shown}"])
+    for i, (g, e) in enumerate(zip(got, expected, strict=True)):
+        compare(g, e, what=f"{what}[{i}]", tol=tol)
+
+
+def _compare_int(got, expected, what: str) -> None:
+    if not (type(got) is int or isinstance(got, _integer)):
+        shown = safe_str(got, 200, use_repr=True)
+        raise Mismatch([f"{what}: expected an integer ({expected}); received {kind(got)}: {shown}"])
+    if int(got) != int(expected):
+        raise Mismatch([f"{what}: expected {int(expected)}; received {int(got)}"])
+
+
+def _compare_float(got, expected, what: str, tol: float | None) -> None:
+    if not (type(got) in (float, int) or isinstance(got, _floating | _integer)):
+        raise Mismatch([f"{what}: expected a float ({float(expected):.6g}); received {kind(got)}"])
+    tol = 1e-9 if tol is None else tol
+    g, e = float(got), float(expected)
+    if not math.isfinite(g) or abs(g - e) > tol * max(abs(e), 1e-12):
+        raise Mismatch([f"{what}: expected {e:.10g}; received {g:.10g} (relative tolerance {tol:g})"])
+
+
+def _compare_array(got, expected, what: str, tol: float | None) -> None:
+    """Arrays: numpy or torch, matching the reference's library, shape and dtype, then values."""
     want_torch = _is_torch(expected)
     if want_torch and not _is_torch(got):
         raise Mismatch([f"{what}: expected a torch.Tensor; received {kind(got)}"])

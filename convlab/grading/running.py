@@ -207,39 +207,48 @@ class Exercise:
             return None
         return self._value(output, values)
 
-    def run(self, fn: object, *, n_random: int = 0, seed: int | None = None) -> None:
-        """Check ``fn``; print one line on success, raise :class:`CheckFailure` on the first wrong case."""
-        name = self.name
+    def _check_arguments(self, fn: object, n_random: object, seed: object) -> int:
+        """Validate the check's own arguments and the grader's integrity; return the seed to use."""
         if isinstance(n_random, bool) or not isinstance(n_random, int):
             raise TypeError(f"`n_random` must be an integer; got n_random={n_random!r}")
         if n_random < 0:
             raise ValueError(f"`n_random` must be non-negative; got n_random={n_random}")
         seed = resolve_seed(seed)
         if not callable(fn):
-            raise CheckFailure(f"check_{name} expects your function `{name}`; got {type_name(fn)}")
+            raise CheckFailure(f"check_{self.name} expects your function `{self.name}`; got {type_name(fn)}")
         changed = tampered()
         if changed is not None:
             raise CheckFailure(_replaced(f"`{changed}`"))
+        return seed
+
+    def _call_all(self, fn, cases, bound, watch) -> tuple[list[tuple[str, object]], list[dict]]:
+        """Call ``fn`` on each case (on copies), stopping at the first call that settles the check."""
+        results: list[tuple[str, object]] = []
+        inputs: list[dict] = []
+        for case, (given, _) in zip(cases, bound, strict=True):
+            given = _deepcopy(given)
+            inputs.append(given)
+            args, kwargs = self.signature.split(given)
+            results.append(_call(fn, args, kwargs, watch))
+            status, value = results[-1]
+            if watch.found or watch.tampering or status == "timeout":
+                break
+            if status == "raised" and (case.raises is None or not isinstance(value, case.raises)):
+                break
+        return results, inputs
+
+    def run(self, fn: object, *, n_random: int = 0, seed: int | None = None) -> None:
+        """Check ``fn``; print one line on success, raise :class:`CheckFailure` on the first wrong case."""
+        name = self.name
+        seed = self._check_arguments(fn, n_random, seed)
         cases = self.cases(seed, n_random)
         bound = [self.signature.bind(case) for case in cases]
         # 1. expected values, from the reference, on copies, before any student code runs
         expected = [self._expected(case, values) for case, (_, values) in zip(cases, bound, strict=True)]
         originals = [_deepcopy(given) for given, _ in bound]
         # 2. the student's calls, watched, each within the time budget
-        results: list[tuple[str, object]] = []
-        inputs: list[dict] = []
         watch = Watch(self.blocked)
-        for case, (given, _) in zip(cases, bound, strict=True):
-            given = _deepcopy(given)
-            inputs.append(given)
-            args, kwargs = self.signature.split(given)
-            results.append(_call(fn, args, kwargs, watch))
-            if watch.found or watch.tampering or results[-1][0] == "timeout":
-                break
-            if results[-1][0] == "raised" and (
-                case.raises is None or not isinstance(results[-1][1], case.raises)
-            ):
-                break
+        results, inputs = self._call_all(fn, cases, bound, watch)
         changed = watch.tampering or tampered()
         if changed is not None:
             raise CheckFailure(
