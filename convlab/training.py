@@ -469,6 +469,22 @@ def evaluate(
 def scores_from_confusion(m: np.ndarray) -> dict[str, Any]:
     """:func:`evaluate`'s dictionary, computed from a confusion matrix ``(K, K)`` (rows true).
 
+    Parameters
+    ----------
+    m : ndarray, shape (K, K)
+        Pixel counts: row = true class, column = predicted class.
+
+    Returns
+    -------
+    dict
+        ``pixel_accuracy``, ``mean_accuracy``, ``mean_iou``, ``frequency_weighted_iou``,
+        ``per_class_iou`` (NaN for a class absent from both) and ``confusion`` (``m``).
+
+    Raises
+    ------
+    ValueError
+        If ``m`` is not square.
+
     Examples
     --------
     >>> import numpy as np

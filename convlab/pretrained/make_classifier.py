@@ -140,6 +140,20 @@ def train_classifier(
 def save(classifier, history: dict[str, Any], path: str | Path) -> Path:
     """Write ``classifier``'s settings, weights and training record to ``path`` (a ``torch.save`` dict).
 
+    Parameters
+    ----------
+    classifier : convlab.fcn.Classifier
+        The trained network.
+    history : dict
+        Its training record (per-epoch loss and accuracy), kept beside the weights.
+    path : path
+        The file to write; its folder is created when missing.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
     Examples
     --------
     >>> import tempfile, pathlib
@@ -163,7 +177,23 @@ def save(classifier, history: dict[str, Any], path: str | Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> Path:
-    """Command line: train with the given settings and save the weights."""
+    """Command line: train with the given settings and save the weights.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments (``--out``, ``--epochs``, ``--n-train``, ``--seed``); default ``sys.argv``.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+
+    Examples
+    --------
+    ``python -m convlab.pretrained.make_classifier --epochs 4`` retrains the shipped weights
+    (a few minutes on a CPU).
+    """
     import torch
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
