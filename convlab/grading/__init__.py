@@ -54,6 +54,7 @@ import importlib
 from convlab.grading.cases import SEED_ENV, resolve_seed
 from convlab.grading.comparison import CheckFailure, ShortcutError
 from convlab.grading.shortcuts import preload, protect
+from convlab.grading.submission import check_submission
 
 #: Assignment id -> the exercise functions it grades, in notebook order.
 ASSIGNMENTS: dict[str, tuple[str, ...]] = {
@@ -70,7 +71,15 @@ ASSIGNMENTS: dict[str, tuple[str, ...]] = {
 _CHECK_MODULE = {f"check_{fn}": assignment for assignment, fns in ASSIGNMENTS.items() for fn in fns}
 _CHECK_MODULE["check_answer"] = "ex02b_pooling"  # the written questions of ex02b_pooling
 
-__all__ = ["ASSIGNMENTS", "SEED_ENV", "CheckFailure", "ShortcutError", "resolve_seed", *_CHECK_MODULE]
+__all__ = [
+    "ASSIGNMENTS",
+    "SEED_ENV",
+    "CheckFailure",
+    "ShortcutError",
+    "check_submission",
+    "resolve_seed",
+    *_CHECK_MODULE,
+]
 
 
 preload()

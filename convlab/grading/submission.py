@@ -163,7 +163,9 @@ def check_submission(
         raise ValueError(f"`assignment` must be one of {sorted(MANIFEST)}; got assignment={assignment!r}")
     result = SubmissionCheck(assignment)
     if os.environ.get("NBGRADER_EXECUTION"):
-        print("check_submission: the notebook is being graded; nothing to check.")
+        print(
+            "check_submission: nbgrader is running this notebook (grading or validating); nothing to check."
+        )
         result.notebook_read = True
         return result
     namespace = _namespace() if namespace is None else namespace
