@@ -22,6 +22,7 @@ __all__ = [
     "conv_transpose_output_size",
     "pool_output_size",
     "same_padding",
+    "mode_window",
     "TransposedEquivalent",
     "transposed_equivalent",
     "tf_transpose_output_sizes",
@@ -220,6 +221,71 @@ def same_padding(i: int, k: int, s: int = 1, d: int = 1) -> tuple[int, int]:
     o = -(-i // s)
     total = max((o - 1) * s + d * (k - 1) + 1 - i, 0)
     return total // 2, total - total // 2
+
+
+def mode_window(n: int, m: int, mode: str = "full", same: str = "scipy") -> tuple[int, int]:
+    r"""Where a ``full``, ``same`` or ``valid`` convolution sits in the full one, as ``(start, length)``.
+
+        Parameters
+        ----------
+        n : int
+            Length of the signal, >= 1.
+        m : int
+            Length of the kernel, >= 1 (and <= ``n`` for ``valid``).
+        mode : {"full", "same", "valid"}, optional
+        same : {"scipy", "matlab"}, optional
+            Where ``same`` starts: SciPy and NumPy at :math:`\lfloor (m-1)/2
+    floor`, MATLAB's ``conv2``
+            at :math:`\lfloor m/2
+    floor`; the two differ for even kernels.
+
+        Returns
+        -------
+        (int, int)
+            The first index of the ``mode`` result within the full result (of length
+            :math:`n + m - 1`), and its length: :math:`n + m - 1`, :math:`n` or :math:`n - m + 1`.
+
+        Raises
+        ------
+        TypeError
+            If ``n`` or ``m`` is not an integer.
+        ValueError
+            If an argument is out of range, or ``m > n`` for ``valid``.
+
+        See Also
+        --------
+        numpy.convolve, scipy.signal.convolve2d : the ``mode`` argument, one axis at a time.
+
+        Notes
+        -----
+        Chapters: :doc:`/chapters/conv1d` and :doc:`/chapters/conv2d`.
+
+        Examples
+        --------
+        >>> mode_window(5, 3, "same")
+        (1, 5)
+        >>> mode_window(5, 4, "same"), mode_window(5, 4, "same", same="matlab")
+        ((1, 5), (2, 5))
+        >>> mode_window(5, 3, "valid")
+        (2, 3)
+    """
+    n, m = check_positive(n, "n"), check_positive(m, "m")
+    if mode not in ("full", "same", "valid"):
+        raise ValueError(f"`mode` must be 'full', 'same' or 'valid'; got mode={mode!r}")
+    if same not in ("scipy", "matlab"):
+        raise ValueError(f"`same` must be 'scipy' or 'matlab'; got same={same!r}")
+    if mode == "valid" and m > n:
+        raise ValueError(f"'valid' needs `m` <= `n`; got n={n}, m={m}")
+    return _mode_window(n, m, mode, same)
+
+
+def _mode_window(n: int, m: int, mode: str, same: str = "scipy") -> tuple[int, int]:
+    """:func:`mode_window` without validation, for hot loops."""
+    if mode == "full":
+        return 0, n + m - 1
+    if mode == "same":
+        return (m // 2 if same == "matlab" else (m - 1) // 2), n
+    return m - 1, n - m + 1
 
 
 class TransposedEquivalent(NamedTuple):

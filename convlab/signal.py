@@ -32,6 +32,7 @@ from __future__ import annotations
 import numpy as np
 
 from convlab._validate import check_array, check_choice
+from convlab.arithmetic import _conv_size, _mode_window
 
 __all__ = ["convolve1d", "correlate1d", "convolve2d", "correlate2d"]
 
@@ -305,15 +306,15 @@ def _correlate(a: np.ndarray, v: np.ndarray, mode: str, fill: bool = False) -> n
             _fill_nan(full_result, a.shape, v, tuple(1 - n2 for n2 in v.shape))
         if mode == "full":
             return np.ascontiguousarray(full_result)
-        start = tuple((n2 - 1) // 2 for n2 in v.shape)
+        start = tuple(_mode_window(n1, n2, "same")[0] for n1, n2 in zip(a.shape, v.shape, strict=True))
         return full_result[tuple(slice(s, s + n) for s, n in zip(start, a.shape, strict=True))].copy()
     if v.size >= _FFT_TAPS and dtype.kind == "f" and np.isfinite(a).all() and np.isfinite(v).all():
         return _fft_correlate(a, v, mode)
     # full-mode offset of output index 0: the output at full index o reads a[o - pad + t]
     pad = tuple(0 if mode == "valid" else n2 - 1 for n2 in v.shape)
-    full = tuple(n1 + 2 * p - n2 + 1 for n1, n2, p in zip(a.shape, v.shape, pad, strict=True))
+    full = tuple(_conv_size(n1, n2, 1, p, 1) for n1, n2, p in zip(a.shape, v.shape, pad, strict=True))
     if mode == "same":
-        start = tuple((n2 - 1) // 2 for n2 in v.shape)
+        start = tuple(_mode_window(n1, n2, "same")[0] for n1, n2 in zip(a.shape, v.shape, strict=True))
         size = a.shape
     else:
         start, size = (0,) * a.ndim, full
@@ -380,17 +381,12 @@ def _fft_correlate(a: np.ndarray, v: np.ndarray, mode: str) -> np.ndarray:
     is why non-finite inputs (that an FFT would spread over every output) and integers (that
     must stay exact) take the direct loop instead.
     """
-    full = tuple(n1 + n2 - 1 for n1, n2 in zip(a.shape, v.shape, strict=True))
+    full = tuple(_mode_window(n1, n2, "full")[1] for n1, n2 in zip(a.shape, v.shape, strict=True))
     shape = tuple(_fast_length(n) for n in full)
     axes = tuple(range(a.ndim))
     spectrum = np.fft.rfftn(a, shape, axes) * np.fft.rfftn(v[(slice(None, None, -1),) * v.ndim], shape, axes)
     result = np.fft.irfftn(spectrum, shape, axes)
-    if mode == "full":
-        start, size = (0,) * a.ndim, full
-    elif mode == "same":
-        start, size = tuple((n2 - 1) // 2 for n2 in v.shape), a.shape
-    else:
-        start = tuple(n2 - 1 for n2 in v.shape)
-        size = tuple(n1 - n2 + 1 for n1, n2 in zip(a.shape, v.shape, strict=True))
+    windows = [_mode_window(n1, n2, mode) for n1, n2 in zip(a.shape, v.shape, strict=True)]
+    start, size = tuple(w[0] for w in windows), tuple(w[1] for w in windows)
     window = tuple(slice(s0, s0 + n) for s0, n in zip(start, size, strict=True))
     return result[window].astype(a.dtype)

@@ -7,6 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as tf
 
+from convlab import arithmetic
 from convlab.arithmetic import (
     ReceptiveField,
     conv_output_size,
@@ -457,3 +458,31 @@ def test_tf_transpose_output_sizes_rejects(kwargs, exc, match):
     args = {"i": 3, "k": 3, "s": 2, **kwargs}
     with pytest.raises(exc, match=match):
         tf_transpose_output_sizes(**args)
+
+
+@pytest.mark.parametrize("n", range(1, 9))
+@pytest.mark.parametrize("m", range(1, 9))
+def test_mode_window_is_where_scipy_puts_each_mode(n, m):
+    from scipy.signal import convolve
+
+    f, g = np.arange(1.0, n + 1), np.arange(2.0, m + 2) ** 2
+    full = np.convolve(f, g, "full")
+    for mode in ("full", "same", "valid"):
+        if mode == "valid" and m > n:
+            continue
+        start, length = arithmetic.mode_window(n, m, mode)
+        # integer-valued floats: the sums are exact, so the windows compare exactly
+        np.testing.assert_array_equal(full[start : start + length], convolve(f, g, mode, method="direct"))
+    matlab, _ = arithmetic.mode_window(n, m, "same", same="matlab")
+    assert matlab == m // 2  # MATLAB's conv(..., 'same'): one later than numpy for even m
+
+
+def test_mode_window_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="`mode`"):
+        arithmetic.mode_window(5, 3, "circular")
+    with pytest.raises(ValueError, match="`same`"):
+        arithmetic.mode_window(5, 3, "same", same="octave")
+    with pytest.raises(ValueError, match="'valid' needs"):
+        arithmetic.mode_window(3, 5, "valid")
+    with pytest.raises(TypeError):
+        arithmetic.mode_window(5.0, 3)

@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import socket
+from collections import Counter
 from pathlib import Path
 
 import nbformat
@@ -25,6 +26,7 @@ from convlab.course.export import export_csv
 from convlab.course.feedback import feedback
 from convlab.course.layout import Course
 from convlab.course.release import release
+from convlab.course.report import NOT_ATTEMPTED, write_report
 
 REAL = Path(__file__).resolve().parents[1] / "exercises"
 REAL_ID = "ex01_conv1d"
@@ -396,6 +398,7 @@ def graded(tmp_path_factory):
     first = export_csv(course)
     again = autograde(course, assignment, jobs=2, limits=LIMITS, progress=False)
     second = export_csv(course, root / "grades.csv")
+    report = write_report(course, assignment)
     fed = feedback(course, assignment)
     reached = []
     try:
@@ -414,6 +417,7 @@ def graded(tmp_path_factory):
         "csv": (first, second),
         "hash": (before, _tree_hash(root / "submitted")),
         "feedback": fed,
+        "report": report,
     }
 
 
@@ -432,6 +436,21 @@ def test_every_student_gets_exactly_the_intended_score_and_status(graded):
             wrong[student] = (got, (score, status), row["reason"])
     assert wrong == {}
     assert {row["max_score"] for row in rows.values()} == {f"{graded['spec'].total:g}"}
+
+
+def test_the_class_report_counts_the_adversarial_class(graded):
+    """The report's statuses are the intended ones, and every lost point has a diagnosis row."""
+    report = graded["report"]
+    statuses = Counter(record["status"] for record in report.statuses.values())
+    assert statuses == Counter(status for _, status, _ in graded["expect"].values())
+    last = report.functions[-1]
+    planted = {d for d, students, _ in report.misconceptions(last) if "planted_bug" in students}
+    assert planted == {"raised ValueError"}  # the planted bug raises ValueError("planted bug")
+    blank = {f for f in report.functions if NOT_ATTEMPTED in report.results["blank"][f].diagnoses}
+    assert blank == set(report.functions)
+    for student, per in report.results.items():
+        for function, result in per.items():
+            assert (result.score < result.max_score) == bool(result.diagnoses), (student, function)
 
 
 def test_submitted_is_byte_identical_and_a_regrade_gives_the_same_csv(graded):

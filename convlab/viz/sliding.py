@@ -23,7 +23,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from convlab._validate import check_array, check_choice, check_int
-from convlab.arithmetic import _extent
+from convlab.arithmetic import _extent, _mode_window
 from convlab.viz.grids import FrameAnimation, draw_grid, grid_axes, new_figure
 from convlab.viz.palettes import PALETTE
 from convlab.viz.windows import DUMOULIN_VISIN_CASES, ArithmeticCase, WindowGeometry, window_geometry
@@ -530,15 +530,10 @@ def conv_modes_figure(x, kernel, *, same: str = "matlab", dpi: float = 90) -> Fi
             f"`kernel` must not be larger than `x` for 'valid'; got {kernel.shape} and {x.shape}"
         )
     full = np.asarray(convolve2d(x, kernel, mode="full"), dtype=float)
-    if same == "matlab":
-        top, left = kh // 2, kw // 2
-    else:
-        top, left = (kh - 1) // 2, (kw - 1) // 2
-    regions = {
-        "full": (0, 0, full.shape[0], full.shape[1]),
-        "same": (top, left, nh, nw),
-        "valid": (kh - 1, kw - 1, nh - kh + 1, nw - kw + 1),
-    }
+    convention = "matlab" if same == "matlab" else "scipy"
+    rows = {m: _mode_window(nh, kh, m, convention) for m in ("full", "same", "valid")}
+    cols = {m: _mode_window(nw, kw, m, convention) for m in ("full", "same", "valid")}
+    regions = {m: (rows[m][0], cols[m][0], rows[m][1], cols[m][1]) for m in ("full", "same", "valid")}
     cell = 0.42
     gap = 0.5
     fig = new_figure(3 * full.shape[1] * cell + 2 * gap + 0.3, full.shape[0] * cell + 0.8, dpi=dpi)
