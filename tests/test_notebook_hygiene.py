@@ -155,6 +155,14 @@ def test_committed_without_outputs(path):
             assert cell.get("execution_count") is None, f"cell {i} of {path.name} has an execution count"
 
 
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=_ids(ALL_NOTEBOOKS))
+def test_every_cell_has_a_unique_id(path):
+    # nbformat 4.5 requires cell ids (it warns today and will refuse later); nbgrader keys on them
+    ids = [cell.get("id") for cell in _cells(path)]
+    assert None not in ids, f"{path.name}: cell {ids.index(None)} has no id"
+    assert len(set(ids)) == len(ids), f"{path.name}: duplicated cell ids"
+
+
 @pytest.mark.parametrize("path", STUDENT_NOTEBOOKS, ids=_ids(STUDENT_NOTEBOOKS))
 def test_first_code_cell_is_the_canonical_setup(path):
     code = [c for c in _cells(path) if c["cell_type"] == "code"]
