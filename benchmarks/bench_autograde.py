@@ -29,23 +29,17 @@ from pathlib import Path
 
 import nbformat
 
+from convlab.course.layout import Course
+from convlab.course.release import solution_code
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
 
 def _class(course: Path, assignments: list[str], students: int) -> None:
     for a in assignments:
-        source = nbformat.read(course / "source" / a / f"{a}.ipynb", as_version=4)
         release = nbformat.read(course / "release" / a / f"{a}.ipynb", as_version=4)
-        solutions = {
-            c.metadata["nbgrader"]["grade_id"]: "\n".join(
-                line
-                for line in c.source.splitlines()
-                if "## BEGIN SOLUTION" not in line and "## END SOLUTION" not in line
-            )
-            for c in source.cells
-            if c.metadata.get("nbgrader", {}).get("solution")
-        }
+        solutions = solution_code(Course(course), a)
         for n in range(students):
             nb = copy.deepcopy(release)
             kind = n % 3  # 0 correct, 1 blank, 2 planted bug in the last function

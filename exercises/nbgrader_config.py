@@ -36,28 +36,11 @@ c.Execute.interrupt_on_timeout = True
 # - HideHiddenTests: feedback without the hidden test code or the grading seed.
 # What only convlab-course adds: per-notebook time and memory limits, parallel workers, repair of
 # damaged notebooks, isolation of each kernel and the class report (see the instructor guide).
-from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
-from nbgrader.preprocessors import (  # noqa: E402
-    AssignLatePenalties,
-    CheckCellMetadata,
-    GetGrades,
-    IgnorePattern,
-    LimitOutput,
-    SaveAutoGrades,
-)
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
+from nbgrader.preprocessors import GetGrades  # noqa: E402
 
 from convlab.course.feedback import HideHiddenTests  # noqa: E402
-from convlab.course.sandbox import HideStderr, RestoreStderr, SandboxedExecute  # noqa: E402
+from convlab.course.sandbox import autograde_preprocessors  # noqa: E402
 
-c.Autograde.autograde_preprocessors = [
-    SandboxedExecute,
-    IgnorePattern,
-    ClearMetadataPreprocessor,
-    LimitOutput,
-    HideStderr,
-    SaveAutoGrades,
-    RestoreStderr,
-    AssignLatePenalties,
-    CheckCellMetadata,
-]
+c.Autograde.autograde_preprocessors = autograde_preprocessors()
 c.GenerateFeedback.preprocessors = [HideHiddenTests, GetGrades, CSSHTMLHeaderPreprocessor]

@@ -96,24 +96,8 @@ def _find_notebook(folder: Path, assignment: str) -> tuple[Path | None, list[str
 
 
 def _config(course_root: Path, scratch: Path, job: dict):
-    from nbconvert.preprocessors import ClearMetadataPreprocessor
-    from nbgrader.preprocessors import (
-        AssignLatePenalties,
-        CheckCellMetadata,
-        IgnorePattern,
-        LimitOutput,
-        SaveAutoGrades,
-    )
-
     from .layout import Course
-    from .sandbox import (
-        CollectOutcome,
-        HideStderr,
-        LimitedKernelManager,
-        RestoreStderr,
-        SandboxedExecute,
-        clean_environment,
-    )
+    from .sandbox import LimitedKernelManager, autograde_preprocessors, clean_environment
 
     cfg = Course(course_root).config()
     cfg.CourseDirectory.root = str(scratch)
@@ -122,18 +106,7 @@ def _config(course_root: Path, scratch: Path, job: dict):
     cfg.CourseDirectory.student_id = job["student"]
     cfg.Autograde.force = True
     cfg.Autograde.create_student = True
-    cfg.Autograde.autograde_preprocessors = [
-        SandboxedExecute,
-        IgnorePattern,
-        ClearMetadataPreprocessor,
-        LimitOutput,
-        HideStderr,
-        SaveAutoGrades,
-        CollectOutcome,
-        RestoreStderr,
-        AssignLatePenalties,
-        CheckCellMetadata,
-    ]
+    cfg.Autograde.autograde_preprocessors = autograde_preprocessors(collect_outcome=True)
     cfg.SandboxedExecute.notebook_timeout = float(job["timeout"])
     cfg.SandboxedExecute.grading_seed = str(job["seed"])
     cfg.SandboxedExecute.kernel_manager_class = LimitedKernelManager

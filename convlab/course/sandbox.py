@@ -61,6 +61,7 @@ from . import forkserver
 from .forkserver import clean_environment
 
 __all__ = [
+    "autograde_preprocessors",
     "LimitedKernelManager",
     "SandboxedExecute",
     "HideStderr",
@@ -428,3 +429,30 @@ def _launch(argv: list[str]) -> None:
 
 if __name__ == "__main__":
     _launch(sys.argv[1:])
+
+
+def autograde_preprocessors(collect_outcome: bool = False) -> list:
+    """nbgrader's autograde steps with the course's safeguards, in order.
+
+    Used by the grading workers (with ``collect_outcome``, which reports scores and events to the
+    worker) and by ``exercises/nbgrader_config.py`` for instructors who run nbgrader itself.
+    """
+    from nbconvert.preprocessors import ClearMetadataPreprocessor
+    from nbgrader.preprocessors import (
+        AssignLatePenalties,
+        CheckCellMetadata,
+        IgnorePattern,
+        LimitOutput,
+        SaveAutoGrades,
+    )
+
+    steps = [
+        SandboxedExecute,
+        IgnorePattern,
+        ClearMetadataPreprocessor,
+        LimitOutput,
+        HideStderr,
+        SaveAutoGrades,
+    ]
+    steps += [CollectOutcome] if collect_outcome else []
+    return [*steps, RestoreStderr, AssignLatePenalties, CheckCellMetadata]
