@@ -226,48 +226,46 @@ def same_padding(i: int, k: int, s: int = 1, d: int = 1) -> tuple[int, int]:
 def mode_window(n: int, m: int, mode: str = "full", same: str = "scipy") -> tuple[int, int]:
     r"""Where a ``full``, ``same`` or ``valid`` convolution sits in the full one, as ``(start, length)``.
 
-        Parameters
-        ----------
-        n : int
-            Length of the signal, >= 1.
-        m : int
-            Length of the kernel, >= 1 (and <= ``n`` for ``valid``).
-        mode : {"full", "same", "valid"}, optional
-        same : {"scipy", "matlab"}, optional
-            Where ``same`` starts: SciPy and NumPy at :math:`\lfloor (m-1)/2
-    floor`, MATLAB's ``conv2``
-            at :math:`\lfloor m/2
-    floor`; the two differ for even kernels.
+    Parameters
+    ----------
+    n : int
+        Length of the signal, >= 1.
+    m : int
+        Length of the kernel, >= 1 (and <= ``n`` for ``valid``).
+    mode : {"full", "same", "valid"}, optional
+    same : {"scipy", "matlab"}, optional
+        Where ``same`` starts: SciPy and NumPy at :math:`\lfloor (m-1)/2 \rfloor`, MATLAB's ``conv2``
+        at :math:`\lfloor m/2 \rfloor`; the two differ for even kernels.
 
-        Returns
-        -------
-        (int, int)
-            The first index of the ``mode`` result within the full result (of length
-            :math:`n + m - 1`), and its length: :math:`n + m - 1`, :math:`n` or :math:`n - m + 1`.
+    Returns
+    -------
+    (int, int)
+        The first index of the ``mode`` result within the full result (of length
+        :math:`n + m - 1`), and its length: :math:`n + m - 1`, :math:`n` or :math:`n - m + 1`.
 
-        Raises
-        ------
-        TypeError
-            If ``n`` or ``m`` is not an integer.
-        ValueError
-            If an argument is out of range, or ``m > n`` for ``valid``.
+    Raises
+    ------
+    TypeError
+        If ``n`` or ``m`` is not an integer.
+    ValueError
+        If an argument is out of range, or ``m > n`` for ``valid``.
 
-        See Also
-        --------
-        numpy.convolve, scipy.signal.convolve2d : the ``mode`` argument, one axis at a time.
+    See Also
+    --------
+    numpy.convolve, scipy.signal.convolve2d : the ``mode`` argument, one axis at a time.
 
-        Notes
-        -----
-        Chapters: :doc:`/chapters/conv1d` and :doc:`/chapters/conv2d`.
+    Notes
+    -----
+    Chapters: :doc:`/chapters/conv1d` and :doc:`/chapters/conv2d`.
 
-        Examples
-        --------
-        >>> mode_window(5, 3, "same")
-        (1, 5)
-        >>> mode_window(5, 4, "same"), mode_window(5, 4, "same", same="matlab")
-        ((1, 5), (2, 5))
-        >>> mode_window(5, 3, "valid")
-        (2, 3)
+    Examples
+    --------
+    >>> mode_window(5, 3, "same")
+    (1, 5)
+    >>> mode_window(5, 4, "same"), mode_window(5, 4, "same", same="matlab")
+    ((1, 5), (2, 5))
+    >>> mode_window(5, 3, "valid")
+    (2, 3)
     """
     n, m = check_positive(n, "n"), check_positive(m, "m")
     if mode not in ("full", "same", "valid"):
@@ -366,54 +364,52 @@ def transposed_equivalent(i: int, k: int, s: int = 1, p: int = 0, d: int = 1) ->
 def tf_transpose_output_sizes(i: int, k: int, s: int = 1, padding: str = "SAME") -> range:
     r"""The ``output_shape`` sizes TensorFlow's ``conv2d_transpose`` accepts along one axis.
 
-        TensorFlow asks for the output size of a transposed convolution and checks it: the forward
-        convolution (``tf.nn.conv2d`` with the same ``padding``) of that many pixels must give the
-        input size ``i``. Because the forward convolution rounds, ``s`` sizes pass.
+    TensorFlow asks for the output size of a transposed convolution and checks it: the forward
+    convolution (``tf.nn.conv2d`` with the same ``padding``) of that many pixels must give the
+    input size ``i``. Because the forward convolution rounds, ``s`` sizes pass.
 
-        Parameters
-        ----------
-        i : int
-            Input size of the transposed convolution, >= 1.
-        k : int
-            Kernel size, >= 1.
-        s : int, optional
-            Stride, >= 1.
-        padding : {"SAME", "VALID"}, optional
-            TensorFlow's padding mode (case-insensitive).
+    Parameters
+    ----------
+    i : int
+        Input size of the transposed convolution, >= 1.
+    k : int
+        Kernel size, >= 1.
+    s : int, optional
+        Stride, >= 1.
+    padding : {"SAME", "VALID"}, optional
+        TensorFlow's padding mode (case-insensitive).
 
-        Returns
-        -------
-        range
-            The accepted output sizes, smallest first (always ``s`` of them).
+    Returns
+    -------
+    range
+        The accepted output sizes, smallest first (always ``s`` of them).
 
-        Raises
-        ------
-        TypeError
-            If a size is not an integer or ``padding`` is not a string.
-        ValueError
-            If a size is out of range or ``padding`` is neither ``"SAME"`` nor ``"VALID"``.
+    Raises
+    ------
+    TypeError
+        If a size is not an integer or ``padding`` is not a string.
+    ValueError
+        If a size is out of range or ``padding`` is neither ``"SAME"`` nor ``"VALID"``.
 
-        See Also
-        --------
-        same_padding : TensorFlow's ``'SAME'`` padding of the forward convolution.
-        conv_transpose_output_size : PyTorch's rule, which picks one size with ``output_padding``.
+    See Also
+    --------
+    same_padding : TensorFlow's ``'SAME'`` padding of the forward convolution.
+    conv_transpose_output_size : PyTorch's rule, which picks one size with ``output_padding``.
 
-        Notes
-        -----
-        ``'SAME'`` maps :math:`o` to :math:`\lceil o/s
-    ceil`, so :math:`(i-1)s + 1 \le o \le is`;
-        ``'VALID'`` maps :math:`o \ge k` to :math:`\lceil (o-k+1)/s
-    ceil`, so
-        :math:`(i-1)s + k \le o \le is + k - 1`.
+    Notes
+    -----
+    ``'SAME'`` maps :math:`o` to :math:`\lceil o/s \rceil`, so :math:`(i-1)s + 1 \le o \le is`;
+    ``'VALID'`` maps :math:`o \ge k` to :math:`\lceil (o-k+1)/s \rceil`, so
+    :math:`(i-1)s + k \le o \le is + k - 1`.
 
-        Chapter: :doc:`/chapters/transposed_conv`.
+    Chapter: :doc:`/chapters/transposed_conv`.
 
-        Examples
-        --------
-        >>> list(tf_transpose_output_sizes(3, 3, 2))
-        [5, 6]
-        >>> list(tf_transpose_output_sizes(3, 3, 2, "VALID"))
-        [7, 8]
+    Examples
+    --------
+    >>> list(tf_transpose_output_sizes(3, 3, 2))
+    [5, 6]
+    >>> list(tf_transpose_output_sizes(3, 3, 2, "VALID"))
+    [7, 8]
     """
     i = check_positive(i, "i")
     k = check_positive(k, "k")

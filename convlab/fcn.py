@@ -439,8 +439,12 @@ class Classifier(nn.Module):
     ----------
     stages : torch.nn.ModuleList
         The five backbone stages, the same layers as :class:`FCN`'s.
-    fc6, fc7, fc8 : torch.nn.Linear
-        ``C_5 k^2 -> F``, ``F -> F`` and ``F -> K``.
+    fc6 : torch.nn.Linear
+        ``C_5 k^2 -> F``.
+    fc7 : torch.nn.Linear
+        ``F -> F``.
+    fc8 : torch.nn.Linear
+        ``F -> K``.
     feature_size : int
         ``k = input_size // 32``.
 

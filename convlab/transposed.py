@@ -210,15 +210,17 @@ class TransposedCanvas(NamedTuple):
 
     Attributes
     ----------
-    values : numpy.ndarray, shape (..., H', W')
-        The input with ``stride - 1`` zeros between pixels, then ``before`` zeros before and
-        ``after`` after along each axis (a negative amount crops instead).
-    kind : numpy.ndarray of int8, shape (H', W')
-        What each cell is: :data:`INPUT` (0), :data:`INSERTED` (1, a zero between pixels) or
-        :data:`PADDING` (2).
-    before, after : (int, int)
-        Zeros added before and after along each axis: ``d(k-1) - p`` and that plus
-        ``output_padding`` (negative: rows/columns cropped).
+    values : numpy.ndarray
+        Shape ``(..., H', W')``: the input with ``stride - 1`` zeros between pixels, then
+        ``before`` zeros before and ``after`` after along each axis (a negative amount crops
+        instead).
+    kind : numpy.ndarray
+        Shape ``(H', W')``, dtype int8: what each cell is, ``INPUT`` (0), ``INSERTED`` (1, a zero
+        between pixels) or ``PADDING`` (2).
+    before : tuple of int
+        Zeros added before each axis: ``d(k-1) - p`` (negative: rows/columns cropped).
+    after : tuple of int
+        Zeros added after each axis: ``before`` plus ``output_padding``.
     """
 
     values: np.ndarray

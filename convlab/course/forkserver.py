@@ -16,8 +16,7 @@ modules must not start any; :func:`serve` checks). It talks to the worker over a
 one JSON request and one JSON reply per line:
 
 ``{"op": "spawn", "argv": [...], "env": {...}, "cwd": "...", "memory_mb": N, "isolation": {...}}``
-→ ``{"pid": P}``
-    ``argv`` is jupyter_client's kernel command ``python -m ipykernel_launcher -f FILE``
+    → ``{"pid": P}``. ``argv`` is jupyter_client's kernel command ``python -m ipykernel_launcher -f FILE``
     (see :func:`kernel_arguments`); ``isolation`` (optional) what
     :func:`convlab.course.isolation.confine` applies in the child before anything else runs.
 ``{"op": "poll", "pid": P}`` → ``{"returncode": R}``

@@ -686,7 +686,7 @@ class FrameAnimation(_animation.FuncAnimation):
         self._draw_frame_function = draw
 
     def draw_frame(self, t: int) -> object:
-        """Draw frame ``t`` on :attr:`figure` (as the player would) and return what ``draw`` returns."""
+        """Draw frame ``t`` on ``figure`` (as the player would) and return what ``draw`` returns."""
         if not 0 <= t < self.n_frames:
             raise ValueError(f"`t` must be a frame index in [0, {self.n_frames}); got t={t!r}")
         return self._draw_frame_function(t)

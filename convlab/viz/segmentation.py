@@ -72,7 +72,7 @@ def colorize_mask(mask: Any, num_classes: int = 4) -> np.ndarray:
     Returns
     -------
     numpy.ndarray, shape (H, W, 3)
-        The colour of each pixel's class (:data:`convlab.viz.palettes.CLASS_COLOURS`).
+        The colour of each pixel's class (``convlab.viz.palettes.CLASS_COLOURS``).
 
     Raises
     ------

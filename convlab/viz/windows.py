@@ -131,7 +131,7 @@ def window_geometry(
         ``canvas``, ``pad_mask``, ``kernel``, ``stride``, ``dilation``, ``output`` (computed with
         :func:`convlab.functional.conv2d` or :func:`convlab.functional.conv_transpose2d`) and the
         window ``starts`` in row-major output order, and which input pixel each canvas cell shows
-        (``source``; :meth:`WindowGeometry.reads` lists the pixels each output cell reads).
+        (``source``; ``WindowGeometry.reads`` lists the pixels each output cell reads).
 
     Raises
     ------

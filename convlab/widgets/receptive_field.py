@@ -227,7 +227,7 @@ def receptive_field_explorer(
 ) -> ReceptiveFieldExplorer:
     """An ipywidgets explorer of the receptive field of a layer stack.
 
-    A menu of stacks (:data:`RECEPTIVE_FIELD_PRESETS`), a text area to edit the stack, and an
+    A menu of stacks (``RECEPTIVE_FIELD_PRESETS``), a text area to edit the stack, and an
     input-size slider; it shows a table of every layer's output size, field size, jump and
     centre of cell 0, and :func:`convlab.viz.receptive_field_figure`, recomputed on every change
     through :func:`receptive_field_state`.
@@ -235,7 +235,7 @@ def receptive_field_explorer(
     Parameters
     ----------
     preset : str
-        Initial stack, a key of :data:`RECEPTIVE_FIELD_PRESETS`.
+        Initial stack, a key of ``RECEPTIVE_FIELD_PRESETS``.
     input_size : int
         Initial input size (1 to 1024).
 
