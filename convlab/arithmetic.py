@@ -252,7 +252,7 @@ def mode_window(n: int, m: int, mode: str = "full", same: str = "scipy") -> tupl
 
     See Also
     --------
-    numpy.convolve, scipy.signal.convolve2d : the ``mode`` argument, one axis at a time.
+    numpy.convolve, scipy.signal.convolve2d : their ``mode`` argument (per axis for 2-D).
 
     Notes
     -----

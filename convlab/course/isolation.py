@@ -127,7 +127,7 @@ def kernel_view(write: list[str], read_files: list[str] = ()) -> dict:
     """The folders a kernel may read and write: its own, plus the Python it runs on.
 
     ``write`` are the kernel's own folders (its notebook's folder, its home); ``read_files`` single
-    files it must read (its connection file). Read-only: the system parts of :data:`SYSTEM_READ`,
+    files it must read (its connection file). Read-only: the system parts of ``SYSTEM_READ``,
     the interpreter's prefixes, every ``sys.path`` folder inside them or named ``site-packages``,
     and the folder of each package already imported from elsewhere (an editable install of
     ``convlab`` exposes its package folder, not the repository around it).
