@@ -233,9 +233,12 @@ def _private_mounts(view: dict, hide: list[str]) -> None:
     """Private /tmp and /dev/shm (own folders mounted back); ``hide`` covered read-only."""
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     own = view["write"] + [os.path.dirname(f) for f in view["read_files"]]
+    # what the kernel reads may live under /tmp too (a checkout or a virtual environment there):
+    # mounted back like its own folders; Landlock, when there, keeps those read-only
+    visible = own + view["read"]
     for target, data in (("/tmp", "mode=1777,size=1g"), ("/dev/shm", "mode=1777,size=256m")):
         if os.path.isdir(target):
-            _cover(target, [p for p in own if _under(p, target) and p != target], 0, data)
+            _cover(target, [p for p in visible if _under(p, target) and p != target], 0, data)
     for folder in hide:
         if not os.path.isdir(folder) or _under("/tmp", folder) or folder in ("/", "/usr"):
             continue
