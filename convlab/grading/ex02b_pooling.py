@@ -121,7 +121,7 @@ check_max_pool2d = exercise(
             when=lambda stride, kernel_size: stride is None and kernel_size > 1,
         ),
         M(
-            "your indices count positions inside the window (a * k + b): they must be flat "
+            "your indices count positions inside the window (u * k + v): they must be flat "
             "positions in the whole H x W plane, h * W + w, so that unpooling can scatter the "
             "values back without knowing the windows.",
             _window_indices,
@@ -199,6 +199,13 @@ def _scatter(grad_output, indices, input_shape, accumulate=True, per_plane=True)
     return dx.reshape(input_shape)
 
 
+def _repeated(indices) -> bool:
+    """Whether some pixel is the maximum of several windows (then a count differs from a mask)."""
+    n, c = np.shape(indices)[:2]
+    planes = np.asarray(indices).reshape(n * c, -1)
+    return any(len(np.unique(plane)) < plane.size for plane in planes)
+
+
 def _backward_case(rng, shape, kernel_size, stride) -> Case:
     x = rng.integers(0, 3, shape).astype(np.float64)  # ties, and maxima shared by windows
     _, idx = _pool(x, kernel_size, stride)
@@ -250,6 +257,7 @@ check_max_pool2d_backward = exercise(
             lambda grad_output, indices, input_shape: _scatter(
                 np.ones_like(grad_output), indices, input_shape
             ),
+            when=lambda indices: _repeated(indices),
         ),
         M(
             "you scatter into the whole flattened (N, C, H, W) array: the indices are positions "
