@@ -69,8 +69,8 @@ def _modes(what: str, reference, default: str) -> list[M]:
         *modes,
         *defaults,
         M(
-            "your 'same' window starts at m // 2 of the 'full' result, as MATLAB's does; the exercise "
-            "asks for NumPy's. " + SAME_WINDOW,
+            "your window is one off: your 'same' starts at m // 2 of the 'full' result, as MATLAB's "
+            "conv does; the exercise asks for NumPy's. " + SAME_WINDOW,
             lambda f, g: full(f, g)[len(g) // 2 : len(g) // 2 + len(f)],
             when=lambda g, mode: mode == "same" and len(g) % 2 == 0,
         ),
