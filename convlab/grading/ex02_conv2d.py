@@ -82,8 +82,8 @@ check_convolve2d = exercise(
         ),
         M(
             "your window is one off: your 'same' starts at row kh // 2 and column kw // 2 of the "
-            "'full' result, as MATLAB's conv2 does; the exercise asks for SciPy's, from row (kh - 1) // 2 and column "
-            "(kw - 1) // 2. " + SAME_WINDOW,
+            "'full' result, as MATLAB's conv2 does; the exercise asks for SciPy's, from row "
+            "(kh - 1) // 2 and column (kw - 1) // 2. " + SAME_WINDOW,
             lambda image, kernel: _same_from(image, kernel, (kernel.shape[0] // 2, kernel.shape[1] // 2)),
             when=lambda kernel, mode: mode == "same" and 0 in np.remainder(kernel.shape, 2),
         ),
