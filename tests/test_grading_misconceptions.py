@@ -824,7 +824,7 @@ PLANTED: dict[str, list[tuple]] = {
         (conv1d_same_matlab, "MATLAB", ()),
         (conv1d_same_causal, "first n values of 'full'", ()),
         (conv1d_valid_one_short, "'valid' has n - m + 1", ()),
-        (conv1d_full_one_short, "'full' has n + m - 1", ()),
+        (conv1d_full_one_short, "'full' has n + m - 1", ("your output is the 'same' convolution",)),
         (conv1d_default_same, "without `mode`", ("'same' convolution",)),
     ],
     "correlate1d": [
@@ -836,7 +836,7 @@ PLANTED: dict[str, list[tuple]] = {
     ],
     "convolve2d": [
         (conv2d_not_flipped, "forget to flip it", ()),
-        (conv2d_rows_flipped_only, "one axis only", ()),
+        (conv2d_rows_flipped_only, "one axis only", ("your output equals the correlation",)),
         (conv2d_same_matlab, "MATLAB", ()),
         (conv2d_kernel_transposed, "kernel.T", ()),
         (conv2d_valid_one_short, "'valid' is (H - kh + 1", ()),
@@ -848,7 +848,7 @@ PLANTED: dict[str, list[tuple]] = {
         (layer_bias_per_input_channel, "once per input channel", ()),
         (layer_edge_padding, "adds zeros", ()),
         (layer_reflect_padding, "adds zeros", ()),
-        (layer_wrap_padding, "mode='wrap'", ()),
+        (layer_wrap_padding, "mode='wrap'", ("mode='reflect'",)),
         (layer_size_without_padding, "H + 2p", ()),
         (layer_subsampled_input, "subsampled the input", ()),
         (layer_size_ceil, "rounded up", ()),
@@ -895,7 +895,12 @@ PLANTED: dict[str, list[tuple]] = {
         (matrix_flipped, "flipped kernel", ()),
         (matrix_flat_bounds_only, "neighbouring row", ()),
         (matrix_kernel_transposed, "kernel.T", ()),
-        (matrix_row_times_height, None, (), "H > W: the index runs past H*W, IndexError on case 3"),
+        (
+            matrix_row_times_height,
+            None,
+            ("row * W + col",),
+            "H > W: the index runs past H*W, IndexError on case 3",
+        ),
         (matrix_on_padded_input, "acts on the padded input", ()),
     ],
     "conv2d_backward": [
@@ -904,7 +909,7 @@ PLANTED: dict[str, list[tuple]] = {
         (backward_db_per_sample, "db has the wrong sum", ()),
         (backward_dw_flipped, "dw is flipped", ()),
         (backward_dw_channels_transposed, "dw has the layout of w", ()),
-        (backward_dx_no_zero_insertion, "insert s - 1 zeros", ()),
+        (backward_dx_no_zero_insertion, "insert s - 1 zeros", ("that no window reaches",)),
         (backward_dx_unreached_rows_dropped, "that no window reaches", ()),
     ],
     "conv_transpose2d": [
@@ -936,10 +941,10 @@ PLANTED: dict[str, list[tuple]] = {
         (unpool_column_major, "column-major", ()),
     ],
     "pixel_shuffle": [
-        (shuffle_plain_reshape, "plain reshape", ()),
+        (shuffle_plain_reshape, "plain reshape", ("tiled as blocks",)),
         (shuffle_channels_last, "channel order is wrong", ()),
         (shuffle_row_column_swapped, "row and column are swapped", ()),
-        (shuffle_blocks, "tiled as blocks", ()),
+        (shuffle_blocks, "tiled as blocks", ("plain reshape",)),
     ],
     "convolutionalize": [
         (convolutionalize_channels_last, "channels-last", ()),
@@ -954,7 +959,7 @@ PLANTED: dict[str, list[tuple]] = {
     "mean_iou": [
         (iou_pooled_over_classes, "total intersection", ()),
         (iou_union_not_subtracted, "subtract the intersection", ()),
-        (iou_target_classes_only, "predicted but absent from the target", ()),
+        (iou_target_classes_only, "predicted but absent from the target", ("pixel accuracy",)),
         (iou_per_image, "per image", ()),
         (iou_absent_as_zero, "counting it as 0", ()),
     ],

@@ -54,8 +54,17 @@ check_convolve2d = exercise(
             "kernel by 180 degrees before sliding it; did you forget to flip it?",
             kernel=lambda kernel: kernel[::-1, ::-1],
         ),
-        M(_ONE_AXIS, kernel=lambda kernel: kernel[::-1, :]),
-        M(_ONE_AXIS, kernel=lambda kernel: kernel[:, ::-1]),
+        # (a kernel symmetric along the other axis: that one flip is the full flip, not one axis)
+        M(
+            _ONE_AXIS,
+            kernel=lambda kernel: kernel[::-1, :],
+            when=lambda kernel: not np.array_equal(kernel, kernel[:, ::-1]),
+        ),
+        M(
+            _ONE_AXIS,
+            kernel=lambda kernel: kernel[:, ::-1],
+            when=lambda kernel: not np.array_equal(kernel, kernel[::-1, :]),
+        ),
         M(
             "the kernel's rows and columns are swapped (kernel.T): kernel[u, v] is row u, column v "
             "of the kernel; flip it with kernel[::-1, ::-1], without transposing it.",
@@ -107,6 +116,14 @@ def _random_layer(rng: np.random.Generator) -> Case:
     dtype = np.float32 if rng.random() < 0.3 else np.float64
     x, weight = draw(rng, (batch, c_in, h, w), dtype), draw(rng, (c_out, c_in, kh, kw), dtype)
     return _layer(x, weight, draw(rng, (c_out,), dtype) if rng.random() < 0.6 else None, stride, padding)
+
+
+def _one_side_differs(x, w, stride, padding) -> bool:
+    """Whether padding one side only gives another output size than not counting the padding."""
+    return any(
+        (n + padding - k) // stride != (n - k) // stride
+        for n, k in zip(x.shape[2:], w.shape[2:], strict=True)
+    )
 
 
 def _layer(x, w, b=None, stride=1, padding=0) -> Case:
@@ -174,7 +191,12 @@ check_conv2d = exercise(
             lambda x, w, stride, expected: expected[
                 ..., : (x.shape[2] - w.shape[2]) // stride + 1, : (x.shape[3] - w.shape[3]) // stride + 1
             ],
-            when=lambda x, w, padding: padding > 0 and x.shape[2] >= w.shape[2] and x.shape[3] >= w.shape[3],
+            when=lambda x, w, stride, padding: (
+                padding > 0
+                and x.shape[2] >= w.shape[2]
+                and x.shape[3] >= w.shape[3]
+                and _one_side_differs(x, w, stride, padding)
+            ),
         ),
         M(
             "you subsampled the input (x[..., ::s, ::s]) and then slid the kernel at stride 1: the "
@@ -198,6 +220,7 @@ check_conv2d = exercise(
             "bottom, left and right).",
             x=lambda x, padding: np.pad(x, ((0, 0), (0, 0), (padding, 0), (padding, 0))),
             padding=0,
+            when=_one_side_differs,  # else it is the output of the size mistake above, window for window
         ),
     ],
     doc="""Check ``conv2d(x, w, b=None, stride=1, padding=0)`` against ``torch.nn.functional.conv2d``.

@@ -304,6 +304,30 @@ def _any_layer(test):
     return lambda layers: any(test(*layer) for layer in layers)
 
 
+def _one_of_a_kind(mistakes: list[M]) -> list[M]:
+    """The misconceptions of a check of ``layers`` alone, each shown only where its value is its own.
+
+    Two mistakes that land on the same answer cannot be told apart by it: neither hint is shown
+    there (each would be false for the student who made the other one).
+    """
+
+    def value(m, layers):
+        try:
+            return m.compute(layers)
+        except Exception:
+            return None
+
+    def alone(layers, m, others):
+        own = value(m, layers)
+        applies = m.when is None or bool(m.when(layers))
+        return applies and own is not None and all(value(o, layers) != own for o in others)
+
+    return [
+        M(m.hint, m.compute, when=lambda layers, m=m: alone(layers, m, [o for o in mistakes if o is not m]))
+        for m in mistakes
+    ]
+
+
 def _random_layers(rng: np.random.Generator) -> Case:
     layers = []
     for _ in range(int(rng.integers(1, 7))):
@@ -312,12 +336,20 @@ def _random_layers(rng: np.random.Generator) -> Case:
     return Case(layers)
 
 
+_field = reference("convlab.arithmetic", "receptive_field")
+
+
+def _first_pixel(field):
+    size, jump, start = field
+    return size, jump, start - (size - 1) / 2
+
+
 CONV, POOL = (3, 1, 1, 1), (2, 2, 0, 1)
 VGG16_POOL5 = [CONV, CONV, POOL] * 2 + [CONV, CONV, CONV, POOL] * 3
 
 check_receptive_field = exercise(
     "receptive_field(layers)",
-    reference("convlab.arithmetic", "receptive_field"),
+    _field,
     [
         Case([CONV]),
         Case([CONV, CONV]),
@@ -329,51 +361,53 @@ check_receptive_field = exercise(
         Case([]),
     ],
     _random_layers,
-    [
-        M(
-            "the jump is never multiplied: after a layer of stride s, one step of the next layer "
-            "moves s times as many input pixels, so jump *= s after every layer, and each later "
-            "layer adds d(k-1) * jump pixels to the size (not d(k-1)).",
-            lambda layers: _field_variant(layers, jump_update=False),
-            when=_any_layer(lambda k, s, p, d: s > 1),
-        ),
-        M(
-            "you multiply the jump before using it: a layer's own stride does not change its own "
-            "field, so add d(k-1) * jump with the jump of the layers before it, then jump *= s.",
-            lambda layers: _field_variant(layers, jump_first=True),
-            when=_any_layer(lambda k, s, p, d: s > 1 and k > 1),
-        ),
-        M(
-            "the padding is ignored in the start offset: padding p shifts every window p pixels "
-            "to the left, so start moves by (d(k-1)/2 - p) * jump.",
-            lambda layers: _field_variant(layers, padding=False),
-            when=_any_layer(lambda k, s, p, d: p > 0),
-        ),
-        M(
-            "the padding has the wrong sign in the start offset: padding p moves every window p "
-            "pixels to the left, so start += (d(k-1)/2 - p) * jump, minus p.",
-            lambda layers: _field_variant(layers, sign=1),
-            when=_any_layer(lambda k, s, p, d: p > 0),
-        ),
-        M(
-            "field sizes add, they do not multiply: each layer adds d(k-1) * jump pixels to the "
-            "size (size += d(k-1) * jump, jump the product of the strides before it), so two 3x3 "
-            "convolutions see 5 pixels, not 9.",
-            lambda layers: _field_variant(layers, multiply=True),
-            when=lambda layers: len(layers) > 1,
-        ),
-        M(
-            "the dilation is ignored: a kernel of size k with dilation d spans d(k-1) + 1 pixels, "
-            "so use d(k-1) where an undilated kernel has k-1.",
-            lambda layers: _field_variant(layers, dilation=False),
-            when=_any_layer(lambda k, s, p, d: d > 1 and k > 1),
-        ),
-        M(
-            "your start is the first pixel of the field: start is the centre of output cell 0's "
-            "field, first pixel + (size - 1) / 2.",
-            lambda expected: (expected[0], expected[1], expected[2] - (expected[0] - 1) / 2),
-        ),
-    ],
+    _one_of_a_kind(
+        [
+            M(
+                "the jump is never multiplied: after a layer of stride s, one step of the next layer "
+                "moves s times as many input pixels, so jump *= s after every layer, and each later "
+                "layer adds d(k-1) * jump pixels to the size (not d(k-1)).",
+                lambda layers: _field_variant(layers, jump_update=False),
+                when=_any_layer(lambda k, s, p, d: s > 1),
+            ),
+            M(
+                "you multiply the jump before using it: a layer's own stride does not change its own "
+                "field, so add d(k-1) * jump with the jump of the layers before it, then jump *= s.",
+                lambda layers: _field_variant(layers, jump_first=True),
+                when=_any_layer(lambda k, s, p, d: s > 1 and k > 1),
+            ),
+            M(
+                "the padding is ignored in the start offset: padding p shifts every window p pixels "
+                "to the left, so start moves by (d(k-1)/2 - p) * jump.",
+                lambda layers: _field_variant(layers, padding=False),
+                when=_any_layer(lambda k, s, p, d: p > 0),
+            ),
+            M(
+                "the padding has the wrong sign in the start offset: padding p moves every window p "
+                "pixels to the left, so start += (d(k-1)/2 - p) * jump, minus p.",
+                lambda layers: _field_variant(layers, sign=1),
+                when=_any_layer(lambda k, s, p, d: p > 0),
+            ),
+            M(
+                "field sizes add, they do not multiply: each layer adds d(k-1) * jump pixels to the "
+                "size (size += d(k-1) * jump, jump the product of the strides before it), so two 3x3 "
+                "convolutions see 5 pixels, not 9.",
+                lambda layers: _field_variant(layers, multiply=True),
+                when=lambda layers: len(layers) > 1,
+            ),
+            M(
+                "the dilation is ignored: a kernel of size k with dilation d spans d(k-1) + 1 pixels, "
+                "so use d(k-1) where an undilated kernel has k-1.",
+                lambda layers: _field_variant(layers, dilation=False),
+                when=_any_layer(lambda k, s, p, d: d > 1 and k > 1),
+            ),
+            M(
+                "your start is the first pixel of the field: start is the centre of output cell 0's "
+                "field, first pixel + (size - 1) / 2.",
+                lambda layers: _first_pixel(_field(layers)),
+            ),
+        ]
+    ),
     doc="""Check ``receptive_field(layers) -> (size, jump, start)``.
 
     ``layers`` is a list of ``(kernel, stride, padding, dilation)`` int tuples, input side first;

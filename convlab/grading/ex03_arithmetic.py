@@ -195,40 +195,53 @@ def _same_total(i, k, s, d):
     return (-(-i // s) - 1) * s + d * (k - 1) + 1 - i
 
 
-check_same_padding = exercise(
-    "same_padding(i, k, s=1, d=1)",
-    reference("convlab.arithmetic", "same_padding"),
-    _table("i k s d", "5 3 1 1, 5 2 1 1, 5 3 2 1, 6 3 2 1, 4 1 2 1, 7 3 2 2, 6 4 1 1"),
-    _drawing("i k s d"),
-    [
-        M(
+_same = reference("convlab.arithmetic", "same_padding")
+
+
+def _same_misconceptions():
+    mistakes = [
+        (
             "the odd pixel is on the wrong side: when the total padding is odd, TensorFlow puts the "
             "extra pixel after (bottom/right), not before.",
-            lambda expected: expected[::-1],
+            lambda i, k, s, d: _same(i, k, s, d)[::-1],
         ),
-        M(
+        (
             "the padding can be negative in your answer: when the windows already cover the input, "
             "the total padding is max(..., 0) = 0.",
             lambda i, k, s, d: _split(_same_total(i, k, s, d)),
         ),
-        M(
+        (
             "'SAME' gives ceil(i / s) outputs; you used floor(i / s), so the total padding "
             "(o - 1)s + d(k - 1) + 1 - i comes out too small.",
             lambda i, k, s, d: _split(max((max(i // s, 1) - 1) * s + d * (k - 1) + 1 - i, 0)),
-            when=lambda i, s: i % s != 0,
         ),
-        M(
+        (
             "you split the total padding P symmetrically and lost the odd pixel: before = P // 2, "
             "after = P - P // 2 (TensorFlow puts the extra pixel after).",
-            lambda expected: (expected[0], expected[0]),
+            lambda i, k, s, d: (_same(i, k, s, d)[0],) * 2,
         ),
-        M(
+        (
             "the stride is missing: with stride s, 'SAME' means ceil(i / s) outputs, so the total "
             "padding is (ceil(i / s) - 1)s + d(k - 1) + 1 - i, not d(k - 1).",
             lambda k, d: _split(d * (k - 1)),
         ),
-        M("the dilation is missing: the dilated kernel spans d(k - 1) + 1 pixels.", d=1),
-    ],
+        (
+            "the dilation is missing: the dilated kernel spans d(k - 1) + 1 pixels.",
+            lambda i, k, s: _same(i, k, s, 1),
+        ),
+    ]
+    return [
+        M(hint, fn, when=_distinct(fn, *(other for _, other in mistakes if other is not fn)))
+        for hint, fn in mistakes
+    ]
+
+
+check_same_padding = exercise(
+    "same_padding(i, k, s=1, d=1)",
+    _same,
+    _table("i k s d", "5 3 1 1, 5 2 1 1, 5 3 2 1, 6 3 2 1, 4 1 2 1, 8 3 2 2, 6 4 1 1"),
+    _drawing("i k s d"),
+    _same_misconceptions(),
     doc="""Check ``same_padding(i, k, s=1, d=1) -> (before, after)``: TensorFlow's ``'SAME'`` rule.
 
     The output has ceil(i / s) pixels; the total padding ``max((o - 1)s + d(k - 1) + 1 - i, 0)``

@@ -328,6 +328,30 @@ def _offset_bug(rounded=False, **switches):
     return compute
 
 
+def _one_of_a_kind(mistakes: list[M]) -> list[M]:
+    """The misconceptions of a check of ``layers`` alone, each shown only where its value is its own.
+
+    Two mistakes that land on the same answer cannot be told apart by it: neither hint is shown
+    there (each would be false for the student who made the other one).
+    """
+
+    def value(m, layers):
+        try:
+            return m.compute(layers)
+        except Exception:
+            return None
+
+    def alone(layers, m, others):
+        own = value(m, layers)
+        applies = m.when is None or bool(m.when(layers))
+        return applies and own is not None and all(value(o, layers) != own for o in others)
+
+    return [
+        M(m.hint, m.compute, when=lambda layers, m=m: alone(layers, m, [o for o in mistakes if o is not m]))
+        for m in mistakes
+    ]
+
+
 _POOL = ("pool", 2, 2, 0)
 _FCN32S = [("conv", 3, 1, 100), *[_POOL] * 5, ("conv", 7, 1, 0), ("transposed", 64, 32, 0)]
 _UP2 = [("conv", 3, 1, 100), *[_POOL] * 5, ("conv", 7, 1, 0), ("transposed", 4, 2, 0)]
@@ -361,41 +385,43 @@ check_crop_offset = exercise(
         Case(_UP2 + [("transposed", 32, 16, 0)]),
     ],
     _random_layers,
-    [
-        M(
-            "the padding was ignored: a convolution padded by p puts output cell 0 at "
-            "(k - 1)/2 - p, p pixels further up and left (and a transposed one p pixels the other way).",
-            _offset_bug(padding=False),
-        ),
-        M(
-            "the transposed layer's shift has the wrong sign: it inverts the forward map, so cell x "
-            "of its output sits at (x + p - (k - 1)/2) / s of its input.",
-            _offset_bug(transposed_sign=-1.0),
-        ),
-        M(
-            "each layer's shift is measured in the pixels of its own input: multiply it by the "
-            "product of the strides of the layers before it (b += a * ((k - 1)/2 - p), with a the "
-            "running product of the strides) before adding it.",
-            _offset_bug(jump=False, rounded=True),
-        ),
-        M(
-            "your offset has the opposite sign: pixel o + y of the last map describes input pixel y, "
-            "so o is minus the input coordinate of the map's pixel 0 (FCN-32s: pixel 0 sits at -19, "
-            "o = 19).",
-            _offset_bug(sign=-1, rounded=True),
-        ),
-        M(
-            "the transposed layer is treated like a convolution: it inverts its forward map, so it "
-            "divides the scale by s and its shift is (p - (k - 1)/2) / s in its input's pixels; it "
-            "does not multiply by s.",
-            _offset_bug(as_conv=True, rounded=True),
-            when=lambda layers: any(kind == "transposed" for kind, *_ in layers),
-        ),
-        M(
-            "the window's centre is at (k - 1)/2 (pixel centres 0, 1, ..., k - 1), not at k/2.",
-            _offset_bug(centre=lambda k: k / 2),
-        ),
-    ],
+    _one_of_a_kind(
+        [
+            M(
+                "the padding was ignored: a convolution padded by p puts output cell 0 at "
+                "(k - 1)/2 - p, p pixels further up and left (and a transposed one p pixels the other way).",
+                _offset_bug(padding=False),
+            ),
+            M(
+                "the transposed layer's shift has the wrong sign: it inverts the forward map, so cell x "
+                "of its output sits at (x + p - (k - 1)/2) / s of its input.",
+                _offset_bug(transposed_sign=-1.0),
+            ),
+            M(
+                "each layer's shift is measured in the pixels of its own input: multiply it by the "
+                "product of the strides of the layers before it (b += a * ((k - 1)/2 - p), with a the "
+                "running product of the strides) before adding it.",
+                _offset_bug(jump=False, rounded=True),
+            ),
+            M(
+                "your offset has the opposite sign: pixel o + y of the last map describes input pixel y, "
+                "so o is minus the input coordinate of the map's pixel 0 (FCN-32s: pixel 0 sits at -19, "
+                "o = 19).",
+                _offset_bug(sign=-1, rounded=True),
+            ),
+            M(
+                "the transposed layer is treated like a convolution: it inverts its forward map, so it "
+                "divides the scale by s and its shift is (p - (k - 1)/2) / s in its input's pixels; it "
+                "does not multiply by s.",
+                _offset_bug(as_conv=True, rounded=True),
+                when=lambda layers: any(kind == "transposed" for kind, *_ in layers),
+            ),
+            M(
+                "the window's centre is at (k - 1)/2 (pixel centres 0, 1, ..., k - 1), not at k/2.",
+                _offset_bug(centre=lambda k: k / 2),
+            ),
+        ]
+    ),
     doc="""Check ``crop_offset(layers) -> int``.
 
     ``layers`` is a sequence of ``(kind, kernel, stride, padding)`` with kind ``"conv"``, ``"pool"``
