@@ -175,8 +175,8 @@ check_conv2d = exercise(
         ),
         *(
             M(
-                f"you padded with the input's own border values (np.pad mode='{mode}'): `padding` "
-                "adds zeros (np.pad's default mode='constant').",
+                f"you padded with values of the input itself (np.pad mode='{mode}'): `padding` adds "
+                "zeros (np.pad's default, mode='constant').",
                 x=lambda x, padding, mode=mode: np.pad(
                     x, ((0, 0), (0, 0), (padding, padding), (padding, padding)), mode=mode
                 ),

@@ -110,9 +110,10 @@ check_conv_transpose2d = exercise(
             when=lambda padding: padding > 0,
         ),
         M(
-            "the `output_padding` rows and columns are not zeros: with padding p they are the first "
-            "of the rows the padding would crop at the bottom/right. Crop p rows at the top/left and "
-            "keep H_out rows from there, full[p : p + H_out] (and the same for the columns).",
+            "the `output_padding` rows and columns are not all zeros: they continue the stamped result "
+            "past the bottom/right crop. Crop p rows at the top and keep the next H_out rows, "
+            "full[p : p + H_out], and the same for the columns (only rows past the end of the stamped "
+            "result are zeros).",
             lambda x, w, stride, padding, output_padding: np.pad(
                 _transpose(x, w, stride, padding, 0),
                 ((0, 0), (0, 0), (0, output_padding), (0, output_padding)),

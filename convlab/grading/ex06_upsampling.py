@@ -94,7 +94,7 @@ check_interpolate_bilinear = exercise(
         ),
         M(
             "the two weights are swapped: the nearer pixel gets the larger weight, "
-            "(1 - lambda) x[i0] + lambda x[i1] with i0 = floor(src) and lambda = src - i0.",
+            "(1 - λ) x[i0] + λ x[i1] with i0 = floor(src) and λ = src - i0.",
             lambda x, size, align_corners: _bilinear(x, size, align_corners, swap=True),
         ),
         M(

@@ -257,7 +257,8 @@ check_mean_iou = exercise(
         M(_ABSENT.format(1), _over_all_classes(1.0)),
         M(
             "your value is the total intersection over the total union of all classes (which "
-            "weights each class by its area); the mean IoU is the plain mean of the per-class IoUs.",
+            "weights each class by the area of its union); the mean IoU is the plain mean of the "
+            "per-class IoUs.",
             lambda pred, target, num_classes: _pooled(pred, target, num_classes),
         ),
         M(
