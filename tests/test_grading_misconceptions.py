@@ -917,7 +917,7 @@ PLANTED: dict[str, list[tuple]] = {
         (transpose_s_zeros, "s - 1 zeros", ()),
         (transpose_crop_top_left_only, "one side only", ()),
         (transpose_padding_added, "enlarged", ()),
-        (transpose_output_padding_zeros, "not zeros", ()),
+        (transpose_output_padding_zeros, "not all zeros", ()),
         (transpose_output_padding_first, "went on the wrong side", ()),
         (transpose_channels_swapped, "weight channels are swapped", ()),
     ],
