@@ -816,8 +816,9 @@ def fuse_upsamplers_swapped(score_fr, score_pool4, score_pool3, up2, up2_pool4, 
 XFAIL_FLOAT = "the framework's `differs from the expected` test takes 2.0 for 2"
 
 # exercise function -> [(planted function, substring of its true diagnosis or None, other true
-# ones[, why there is none])]. None: the mistake makes the function raise on the failing case;
-# the message shows that error, and no misconception can reproduce it.
+# ones[, why there is none])]. None: the mistake makes the function raise on the first failing
+# case; the message shows that error, and no misconception can reproduce it (a framework that
+# reports another failing case may find its hint, given among the other true ones).
 PLANTED: dict[str, list[tuple]] = {
     "convolve1d": [
         (conv1d_not_flipped, "forget to reverse g", ()),
@@ -1024,9 +1025,9 @@ def test_planted_mistake_fails_with_its_true_diagnosis(name, index):
     assert all(any(t in d for t in true) for d in found), (
         f"{fn.__name__}: a diagnosis is not true of it: {found}"
     )
-    if expected is None:  # it raises on the failing case: the error is the message, no hint
-        assert found == [], f"{fn.__name__}: {found}"
-    elif expected != "ValueError":  # a case that must raise: only the framework's own line
+    # None: it raises on the case the message reports (the error is the message, no hint can
+    # reproduce it); "ValueError": the case must raise, and only the framework's line is due there
+    if expected not in (None, "ValueError"):  # a case that must raise: only the framework's own line
         assert any(t in d for t in true for d in found), f"{fn.__name__}: {true!r} not among {found}"
 
 
