@@ -333,20 +333,46 @@ def _fused_source(s: np.floating, m: int) -> np.ndarray:
     """``s * (t + 0.5) - 0.5`` for ``t = 0 .. m-1``, exactly rounded once to the type of ``s``.
 
     In float32 the float64 result is exact (a 24-bit product minus 0.5), so rounding it to float32
-    rounds once. In float64, with ``s = M * 2**E`` (``M`` a 53-bit integer), the value is
-    ``(M * (2t + 1) - 2**-E) * 2**(E - 1)``: an integer numerator, computed exactly with Python
-    integers and rounded once by ``float`` (round half to even, as the hardware does).
+    rounds once. In float64 the product ``p = s * (t + 0.5)`` is rounded and its error ``e`` found
+    exactly (Dekker's product, no fused operation needed); where ``p >= 0.25``, ``p - 0.5`` is
+    exact (Sterbenz's lemma, or 0.5 a multiple of ``p``'s last place), so the one rounding of the
+    sum ``(p - 0.5) + e`` is the fused result. The few outputs with ``p < 0.25`` take
+    :func:`_fused_exactly`.
     """
-    o = np.arange(m)
+    h = np.arange(m) + 0.5
     if s.dtype == np.float32:
-        return (np.float64(s) * (o + 0.5) - 0.5).astype(np.float32)
-    mantissa, exponent = math.frexp(float(s))
-    numerator_scale, e = int(mantissa * 2**53), exponent - 53
-    if e > 0:  # s >= 2**53: s * (t + 0.5) is a multiple of 2**(e-1); no rounding to emulate
-        return np.float64(s) * (o + 0.5) - 0.5
-    odd = 2 * o.astype(object) + 1
-    numerator = (numerator_scale * odd - (1 << -e)).astype(np.float64)  # int -> float rounds once
-    return np.ldexp(numerator, e - 1)
+        return (np.float64(s) * h - 0.5).astype(np.float32)
+    s = np.float64(s)
+    p = s * h
+    out = (p - 0.5) + _product_error(s, h, p)
+    small = np.flatnonzero(p < 0.25)
+    out[small] = _fused_exactly(float(s), small)
+    return out
+
+
+def _product_error(a: np.float64, b: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """``a * b - p`` exactly, for ``p = fl(a * b)`` (Dekker's TwoProduct with Veltkamp's split)."""
+
+    def split(x):
+        c = 134217729.0 * x  # 2**27 + 1
+        high = c - (c - x)
+        return high, x - high
+
+    a_high, a_low = split(a)
+    b_high, b_low = split(b)
+    return ((a_high * b_high - p) + a_high * b_low + a_low * b_high) + a_low * b_low
+
+
+def _fused_exactly(s: float, t: np.ndarray) -> np.ndarray:
+    """``s * (t + 0.5) - 0.5`` rounded once, with Python integers: with ``s = M * 2**E`` (``M`` a
+    53-bit integer) it is ``(M * (2t + 1) - 2**-E) * 2**(E - 1)``, and ``float`` of the integer
+    numerator rounds once (half to even, as the hardware does)."""
+    mantissa, exponent = math.frexp(s)
+    scaled, e = int(mantissa * 2**53), exponent - 53
+    if e > 0:  # s >= 2**53: the product is a multiple of 2**(e - 1); nothing is rounded
+        return s * (t + 0.5) - 0.5
+    numerators = [float(scaled * (2 * int(k) + 1) - (1 << -e)) for k in t]
+    return np.ldexp(np.array(numerators, dtype=np.float64), e - 1)
 
 
 def _floor_index(src: np.ndarray, n: int) -> np.ndarray:
