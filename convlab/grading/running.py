@@ -129,7 +129,7 @@ class _Budget:
         context = contextvars.copy_context()  # NumPy's errstate, decimal contexts...: as in the caller
         worker = threading.Thread(target=context.run, args=(self._work, fn, args, kwargs, watch), daemon=True)
         worker.start()
-        threading.Thread(target=self._watchdog, args=(worker.ident,), daemon=True).start()
+        threading.Thread(target=self._watchdog, args=(worker,), daemon=True).start()
         if not self.finished.wait(self.seconds + GRACE_S):
             raise OutOfTime  # the worker is left behind; the watchdog goes on stopping it
         status, value = self.outcome
@@ -159,14 +159,14 @@ class _Budget:
         self.outcome = outcome
         self.finished.set()
 
-    def _watchdog(self, worker: int) -> None:
+    def _watchdog(self, worker: threading.Thread) -> None:
         unwatched()  # this thread is the grader's: not the student's, and not to be interrupted
-        target, me = ctypes.c_ulong(worker), ctypes.c_ulong(threading.get_ident())
+        target, me = ctypes.c_ulong(worker.ident or 0), ctypes.c_ulong(threading.get_ident())
         out_of_time, withdrawn = ctypes.py_object(OutOfTime), ctypes.py_object(_Withdrawn)
         wait, given_up = self.seconds, self.seconds + GRACE_S
         while not self.finished.wait(wait):
             with self.lock:
-                if not self.returned:
+                if not self.returned and worker.is_alive():  # a finished thread's id may be reused
                     _set_async_exc(target, out_of_time)
                     _sleep(_WINDOW_S)  # C only while it is pending (see the class docstring)
                     _set_async_exc(target, None)
