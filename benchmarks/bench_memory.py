@@ -2,7 +2,9 @@
 
 Run from the repository root::
 
-    .venv/bin/python benchmarks/bench_memory.py
+    .venv/bin/python benchmarks/bench_memory.py [word]
+
+(with a word, only the cases whose name contains it).
 
 Each case runs once per library after one warm-up run (these calls take up to seconds, and
 the point is the order of magnitude). Peak memory is the peak of :mod:`tracemalloc` during the
@@ -12,6 +14,7 @@ cases the column shows the size of its output instead (marked ``*``), a lower bo
 
 from __future__ import annotations
 
+import sys
 import time
 import tracemalloc
 
@@ -47,7 +50,14 @@ def _cases():
     f, g = rng.standard_normal(100_000), rng.standard_normal(10_000)
     yield "convolve1d 1e5 x 1e4 (float)", lambda: signal.convolve1d(f, g), lambda: np.convolve(f, g), True
     fi, gi = rng.integers(-5, 5, 100_000), rng.integers(-5, 5, 10_000)
-    yield "convolve1d 1e5 x 1e4 (int)", lambda: signal.convolve1d(fi, gi), lambda: np.convolve(fi, gi), True
+    yield "convolve1d 1e5 x 1e4 (int64)", lambda: signal.convolve1d(fi, gi), lambda: np.convolve(fi, gi), True
+    fs, gs = fi.astype(np.int32), gi[:1000].astype(np.int32)
+    yield (
+        "convolve1d 1e5 x 1e3 same (int32)",
+        lambda: signal.convolve1d(fs, gs, "same"),
+        lambda: np.convolve(fs, gs, "same"),
+        True,
+    )
     x, k = rng.standard_normal((1500, 1500)), rng.standard_normal((31, 31))
     yield (
         "convolve2d 1500^2 x 31^2 same",
@@ -81,7 +91,10 @@ def main() -> None:
     )
     print(header)
     print("-" * len(header))
+    only = sys.argv[1] if len(sys.argv) > 1 else ""  # e.g. "convolve1d": the cases whose name has it
     for name, ours, oracle, traced in _cases():
+        if only not in name:
+            continue
         t1, m1, r1 = _measure(ours)
         t2, m2, r2 = _measure(oracle, traced)
         # same result (a few of torch's 44,100 interpolation coordinates round differently)

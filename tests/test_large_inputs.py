@@ -42,13 +42,37 @@ def test_convolve1d_large_kernel_memory():
     np.testing.assert_allclose(out, oracle, rtol=0, atol=1e-8 * np.abs(g).sum() * np.abs(f).max())
 
 
-def test_convolve1d_integers_tap_loop_memory():
-    # integers stay exact (no FFT): the tap loop needs the output only, not 20,000 x 2,000
+def test_convolve1d_integers_window_product_memory():
+    # integers stay exact (no FFT): one dot product per output over a window view that is never
+    # copied, so memory is the padded input and the output, not 20,000 x 2,000
     rng = np.random.default_rng(1)
     f, g = rng.integers(-5, 5, 20_000), rng.integers(-5, 5, 2_000)
     out, peak = _peak(lambda: signal.convolve1d(f, g, mode="same"))
     assert peak < 8 * MiB  # the old window product: 305 MiB
     np.testing.assert_array_equal(out, np.convolve(f, g, mode="same"))
+
+
+_INTEGER_DTYPES = [np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64, np.bool_]
+
+
+@pytest.mark.parametrize("dtype", _INTEGER_DTYPES, ids=lambda d: np.dtype(d).name)
+def test_integer_convolution_is_exact_and_wraps_like_numpy(dtype):
+    """Extreme values of every integer dtype, short (tap loop) and long (window product) kernels,
+    either operand longer, every mode: equal to numpy bit for bit, overflow wrapping included."""
+    rng = np.random.default_rng(7)
+    info = np.iinfo(dtype) if dtype is not np.bool_ else None
+    for n, m in [(40, 3), (40, 7), (40, 8), (300, 64), (9, 50), (1, 1), (8, 8)]:
+        if info is None:
+            f, g = rng.random(n) < 0.5, rng.random(m) < 0.5
+        else:
+            f = rng.integers(info.min, info.max, n, dtype=dtype, endpoint=True)
+            g = rng.integers(info.min, info.max, m, dtype=dtype, endpoint=True)
+        for mode in ("full", "same", "valid"):
+            for ours, oracle in ((signal.convolve1d, np.convolve), (signal.correlate1d, np.correlate)):
+                expected = oracle(f, g, mode)
+                got = ours(f, g, mode)
+                assert got.dtype == expected.dtype
+                np.testing.assert_array_equal(got, expected, err_msg=f"{ours.__name__} {n} x {m} {mode}")
 
 
 def test_convolve2d_large_kernel_memory():

@@ -7,6 +7,8 @@ that no sum of the actual products contains), numpy.convolve and scipy.signal. M
 same products in different orders.
 """
 
+import platform
+
 import numpy as np
 import pytest
 import scipy.signal
@@ -77,6 +79,70 @@ def test_interpolate_one_nan_stays_local():
     ours = F.interpolate(x, scale_factor=2, mode="bilinear")
     oracle = tF.interpolate(_t(x), scale_factor=2, mode="bilinear").numpy()
     assert np.isnan(oracle).sum() == 16
+    assert_same_nonfinite(ours, oracle)
+
+
+_PLACEMENTS = 500
+_RESIZES = [{"scale_factor": f} for f in (1.5, 2.0, 3.0, 0.5, 1 / 3, 7 / 3)] + [
+    {"size": size} for size in ((21, 27), (4, 13), (16, 5))
+]
+
+
+def _resize_cases():
+    for mode in ("nearest", "nearest-exact", "linear", "bilinear", "bicubic"):
+        for align in (None,) if mode.startswith("nearest") else (False, True):
+            for resize in _RESIZES:
+                kw = dict(resize) if align is None else {**resize, "align_corners": align}
+                if mode == "linear" and "size" in kw:
+                    kw["size"] = kw["size"][1]
+                yield pytest.param(mode, kw, id=f"{mode}-{'-'.join(f'{k}={v!r}' for k, v in kw.items())}")
+
+
+# torch's unvectorised x86 kernel rounds (t + 0.5) * s - 0.5 twice; its AVX2/AVX-512 kernels, which
+# convlab follows, once (a fused multiply-add): tap indices are compared with the latter only.
+_fused_torch = pytest.mark.skipif(
+    torch.backends.cpu.get_cpu_capability() == "DEFAULT"
+    and platform.machine().lower() in ("x86_64", "amd64"),
+    reason="torch runs its DEFAULT (unfused) CPU kernel here",
+)
+
+
+@_fused_torch
+@pytest.mark.parametrize("mode, kw", list(_resize_cases()))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_interpolate_nonfinite_masks_match_torch_over_many_placements(rng, mode, kw, dtype):
+    """500 random placements of 1 to 3 NaN/inf (one per batch item): identical masks, close values.
+
+    The tap indices must be torch's to the last bit: bicubic at scale 3 in float64 used to differ
+    in 1 placement in 100 (a coordinate torch computes as -2.8e-17 with a fused multiply-add, and
+    ``floorf`` of a float64 that rounds up to the next integer in float32).
+    """
+    shape = (_PLACEMENTS, 1, 11) if mode == "linear" else (_PLACEMENTS, 1, 7, 9)
+    x = rng.standard_normal(shape).astype(dtype)
+    for item in x:  # each batch item gets its own 1 to 3 non-finite entries
+        item[...] = _spoil(item, rng, int(rng.integers(1, 4)))
+    with np.errstate(invalid="ignore"):
+        ours = F.interpolate(x, mode=mode, **kw)
+    oracle = tF.interpolate(_t(x), mode=mode, **kw).numpy()
+    for mask in (np.isnan, np.isposinf, np.isneginf):
+        differ = (mask(ours) != mask(oracle)).reshape(_PLACEMENTS, -1).any(axis=1)
+        assert not differ.any(), f"{mask.__name__} differs in {differ.sum()} of {_PLACEMENTS} placements"
+    # accumulation order differs (torch sums the 2-D taps jointly): float32 values to ~1e-6
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    finite = np.isfinite(oracle)
+    np.testing.assert_allclose(ours[finite], oracle[finite], rtol=tol, atol=tol)
+
+
+@_fused_torch
+def test_interpolate_float64_taps_follow_torchs_rounding():
+    """Bicubic, float64, 7 -> 21 (scale 3): torch reads output 1 from taps -2..1 (clamped to 0, 0, 0,
+    1), because its fused ``(1 + 0.5) / 3 - 0.5`` is -2.8e-17, not 0: a NaN at column 2 stays out
+    of output column 1, and one at column 1 gets in with weight 0."""
+    x = np.zeros((1, 1, 1, 7))
+    x[..., 2] = np.nan
+    ours = F.interpolate(x, scale_factor=(1, 3), mode="bicubic")
+    oracle = tF.interpolate(_t(x), scale_factor=(1, 3), mode="bicubic").numpy()
+    assert not np.isnan(oracle[..., 1]).any()
     assert_same_nonfinite(ours, oracle)
 
 

@@ -1,6 +1,6 @@
 """Resizing NCHW arrays: nearest, nearest-exact, (bi)linear and bicubic interpolation.
 
-Every mode here is *separable*: the value at output pixel ``(i, j)`` is a weighted sum over
+Every mode here is *separable*: the value at output pixel ``(r, c)`` is a weighted sum over
 input rows times a weighted sum over input columns. So each spatial axis gets its own small
 table, computed once: for every output position, the input positions it reads (``taps``) and
 their weights. Resizing an axis gathers each tap and adds it, weighted (two taps for linear,
@@ -9,14 +9,21 @@ axis of finite input instead turns the table into a small dense ``(out, in)`` ma
 resizes with one matrix product, which is faster there.
 Nearest modes are pure gathers (``numpy.take``).
 
-The coordinate mapping follows PyTorch exactly, including its two less obvious rules:
+The coordinate mapping follows PyTorch exactly, including its less obvious rules (an axis of
+``n`` input samples resized to ``m``, output sample ``t``):
 
-- with ``align_corners=False`` output pixel ``o`` sits at input coordinate
-  ``(o + 0.5) * scale - 0.5`` (pixel *centres* line up); with ``align_corners=True`` it sits at
-  ``o * (in - 1) / (out - 1)`` (the corner pixels line up);
+- with ``align_corners=False`` output sample ``t`` sits at input coordinate
+  ``(t + 0.5) * scale - 0.5`` (pixel *centres* line up); with ``align_corners=True`` it sits at
+  ``t * (n - 1) / (m - 1)`` (the corner pixels line up);
 - when ``scale_factor`` is given (and ``recompute_scale_factor`` is not true), ``scale`` is
-  ``1 / scale_factor``, not ``in / out``: the two differ whenever ``in * scale_factor`` is not
-  an integer.
+  ``1 / scale_factor``, not ``n / m``: the two differ whenever ``n * scale_factor`` is not
+  an integer;
+- ``(t + 0.5) * scale - 0.5`` is rounded once (PyTorch's vectorised CPU kernels use a fused
+  multiply-add), and the interpolating modes take the floor of the coordinate after rounding
+  it to float32 (C's ``floorf``), in float64 too. Both decide which taps an output reads, so
+  where a NaN or an infinity spreads. (PyTorch's unvectorised ``DEFAULT`` kernel, selected by
+  ``ATEN_CPU_CAPABILITY=default`` or on x86 processors without AVX2, rounds twice and can read
+  other taps at exact pixel boundaries, such as bicubic at scale 3.)
 
 The course explains these choices in the chapter on upsampling (``chapters/upsampling.ipynb``).
 """
@@ -61,15 +68,15 @@ def interpolate(
         Output spatial size. Exactly one of ``size`` and ``scale_factor`` must be given.
     scale_factor : float or sequence of float, optional
         Multiplier for the spatial size; the output size is
-        :math:`\lfloor \text{in} \cdot \text{scale\_factor} \rfloor`.
+        :math:`\lfloor n \cdot \text{scale\_factor} \rfloor` for an axis of :math:`n` samples.
     mode : {'nearest', 'nearest-exact', 'linear', 'bilinear', 'bicubic'}
         ``'linear'`` needs 3-D input; ``'bilinear'`` and ``'bicubic'`` need 4-D input.
     align_corners : bool, optional
         Only for the interpolating modes (default False there); must be None for nearest modes.
         True maps the centres of the corner pixels of input and output onto each other.
     recompute_scale_factor : bool, optional
-        With True, the scale used to map coordinates is recomputed as ``in / out`` from the
-        output size instead of ``1 / scale_factor``. Not allowed together with ``size``.
+        With True, the scale used to map coordinates is recomputed as ``n / m`` (input over
+        output size) instead of ``1 / scale_factor``. Not allowed together with ``size``.
 
     Returns
     -------
@@ -92,27 +99,28 @@ def interpolate(
 
     Notes
     -----
-    For each spatial axis with input size :math:`n` and output size :math:`m`, output index
-    :math:`o` reads the input coordinate
+    For each spatial axis with input size :math:`n` and output size :math:`m`, output sample
+    :math:`t` reads the input coordinate
 
     .. math::
 
-        x(o) = \begin{cases}
-            o \, \frac{n - 1}{m - 1} & \text{align\_corners} \\
-            (o + \tfrac12)\, s - \tfrac12, \quad
+        \xi(t) = \begin{cases}
+            t \, \frac{n - 1}{m - 1} & \text{align\_corners} \\
+            (t + \tfrac12)\, s - \tfrac12, \quad
             s = \frac{1}{\text{scale\_factor}} \text{ if given, else } \frac{n}{m} & \text{otherwise}
         \end{cases}
 
-    ``'nearest'`` takes :math:`\lfloor o\,s \rfloor` (an asymmetric rule kept for backward
-    compatibility), ``'nearest-exact'`` takes :math:`\lfloor (o + \frac12) s \rfloor`.
-    ``'linear'`` blends the two neighbours of :math:`x` with weights :math:`1-t, t` where
-    :math:`t = x - \lfloor x \rfloor` (negative :math:`x` is clamped to 0); ``'bicubic'`` blends
-    four neighbours with Keys' cubic convolution kernel (:math:`a = -0.75`), clamping
-    out-of-range neighbours to the border.
+    ``'nearest'`` takes :math:`\lfloor t\,s \rfloor` (an asymmetric rule kept for backward
+    compatibility), ``'nearest-exact'`` takes :math:`\lfloor (t + \frac12) s \rfloor`.
+    ``'linear'`` blends the two neighbours of :math:`\xi` with weights :math:`1-\lambda, \lambda`
+    where :math:`\lambda = \xi - \lfloor \xi \rfloor` (negative :math:`\xi` is clamped to 0);
+    ``'bicubic'`` blends four neighbours with Keys' cubic convolution kernel
+    (:math:`a = -0.75`), clamping out-of-range neighbours to the border.
 
     PyTorch evaluates these formulas with slightly different rounding in its different
-    kernels; this function reproduces them (see ``_nearest_index``), so nearest indices agree
-    exactly and interpolated values to float rounding. One known exception: for float64,
+    kernels; this function reproduces them (see ``_nearest_index`` and ``_fused_source``), so
+    nearest indices and interpolation taps agree exactly (NaN and infinities land where PyTorch
+    puts them) and interpolated values to float rounding. One known exception: for float64,
     single-channel ``'nearest-exact'`` input, PyTorch's channels-last kernel can pick the
     other neighbour when a coordinate falls exactly on a pixel boundary.
 
@@ -267,7 +275,7 @@ def _scale_factors(value: object, dim: int) -> tuple[float, ...]:
 
 
 def _scale(n: int, m: int, scale_factor: float | None, dtype: type) -> np.floating:
-    """PyTorch's ``compute_scales_value``: ``1 / scale_factor`` when given, else ``in / out``."""
+    """PyTorch's ``compute_scales_value``: ``1 / scale_factor`` when given, else ``n / m``."""
     if scale_factor is not None and scale_factor > 0:
         return dtype(1.0 / scale_factor)
     return dtype(n) / dtype(m)
@@ -308,16 +316,70 @@ def _source_coordinate(
 ) -> np.ndarray:
     """Input coordinate of every output position (PyTorch's ``area_pixel_compute_source_index``).
 
-    ``s * (o + 0.5) - 0.5`` is evaluated in float64 and rounded once, the way the fused
-    multiply-add of PyTorch's compiled kernel rounds it in float32.
+    ``s * (t + 0.5) - 0.5`` is rounded once, as the fused multiply-add of PyTorch's vectorised
+    CPU kernels (AVX2, AVX-512) rounds it: see :func:`_fused_source`. Rounding twice gives 0
+    where PyTorch has ``-2.8e-17`` (float64, ``s = 1/3``, ``t = 1``), and moves the four taps of
+    bicubic interpolation one pixel.
     """
     o = np.arange(m, dtype=np.float64)
     if align_corners:
         s = dtype(n - 1) / dtype(m - 1) if m > 1 else dtype(0)
         return (s * o.astype(dtype)).astype(dtype)
-    s = _scale(n, m, scale_factor, dtype)
-    src = (np.float64(s) * (o + 0.5) - 0.5).astype(dtype)
+    src = _fused_source(_scale(n, m, scale_factor, dtype), m)
     return np.maximum(src, dtype(0)) if clamp else src
+
+
+def _fused_source(s: np.floating, m: int) -> np.ndarray:
+    """``s * (t + 0.5) - 0.5`` for ``t = 0 .. m-1``, exactly rounded once to the type of ``s``.
+
+    In float32 the float64 result is exact (a 24-bit product minus 0.5), so rounding it to float32
+    rounds once. In float64 the product ``p = s * (t + 0.5)`` is rounded and its error ``e`` found
+    exactly (Dekker's product, no fused operation needed); where ``p >= 0.25``, ``p - 0.5`` is
+    exact (Sterbenz's lemma, or 0.5 a multiple of ``p``'s last place), so the one rounding of the
+    sum ``(p - 0.5) + e`` is the fused result. The few outputs with ``p < 0.25`` take
+    :func:`_fused_exactly`.
+    """
+    h = np.arange(m) + 0.5
+    if s.dtype == np.float32:
+        return (np.float64(s) * h - 0.5).astype(np.float32)
+    s = np.float64(s)
+    p = s * h
+    out = (p - 0.5) + _product_error(s, h, p)
+    small = np.flatnonzero(p < 0.25)
+    out[small] = _fused_exactly(float(s), small)
+    return out
+
+
+def _product_error(a: np.float64, b: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """``a * b - p`` exactly, for ``p = fl(a * b)`` (Dekker's TwoProduct with Veltkamp's split)."""
+
+    def split(x):
+        c = 134217729.0 * x  # 2**27 + 1
+        high = c - (c - x)
+        return high, x - high
+
+    a_high, a_low = split(a)
+    b_high, b_low = split(b)
+    return ((a_high * b_high - p) + a_high * b_low + a_low * b_high) + a_low * b_low
+
+
+def _fused_exactly(s: float, t: np.ndarray) -> np.ndarray:
+    """``s * (t + 0.5) - 0.5`` rounded once, with Python integers: with ``s = M * 2**E`` (``M`` a
+    53-bit integer) it is ``(M * (2t + 1) - 2**-E) * 2**(E - 1)``, and ``float`` of the integer
+    numerator rounds once (half to even, as the hardware does)."""
+    mantissa, exponent = math.frexp(s)
+    scaled, e = int(mantissa * 2**53), exponent - 53
+    if e > 0:  # s >= 2**53: the product is a multiple of 2**(e - 1); nothing is rounded
+        return s * (t + 0.5) - 0.5
+    numerators = [float(scaled * (2 * int(k) + 1) - (1 << -e)) for k in t]
+    return np.ldexp(np.array(numerators, dtype=np.float64), e - 1)
+
+
+def _floor_index(src: np.ndarray, n: int) -> np.ndarray:
+    """PyTorch's ``min(floorf(src), n - 1)``: ``floorf`` takes a float32, so a float64 coordinate
+    is rounded to float32 first (``2.9999999999999996`` gives index 3 and fraction 0, not 2 and
+    0.9999999999999996)."""
+    return np.minimum(np.floor(src.astype(np.float32)).astype(np.int64), n - 1)
 
 
 def _taps(
@@ -325,7 +387,7 @@ def _taps(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Input indices ``(m, taps)`` and weights ``(m, taps)`` of one axis (2 taps linear, 4 cubic)."""
     src = _source_coordinate(n, m, scale_factor, align_corners, not cubic, dtype)
-    left = np.minimum(np.floor(src).astype(np.int64), n - 1)
+    left = _floor_index(src, n)
     t = np.clip(src - left.astype(dtype), dtype(0), dtype(1))
     if not cubic:
         if m == n:  # PyTorch keeps the values when the size does not change: x = 1 * x + 0 * x
@@ -352,7 +414,7 @@ def _cubic_far(d: np.ndarray, a: np.floating) -> np.ndarray:
 
 
 def _apply_taps(x: np.ndarray, index: np.ndarray, weights: np.ndarray, axis: int) -> np.ndarray:
-    """Resize ``x`` along ``axis``: output ``o`` is ``sum_t weights[o, t] * x[index[o, t]]``.
+    """Resize ``x`` along ``axis``: output ``t`` is ``sum_k weights[t, k] * x[index[t, k]]``.
 
     One gather and one multiply-add per tap (2 for linear, 4 for cubic), as PyTorch's kernels
     do: memory is the size of the output, and every output reads only its own taps, so a NaN or

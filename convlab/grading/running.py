@@ -14,10 +14,12 @@ draws one random case and its misconceptions, and returns the check. Running it:
 
 from __future__ import annotations
 
+import contextvars
 import copy
 import ctypes
 import inspect
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -56,18 +58,56 @@ _monotonic = time.monotonic
 #: Seconds one call of the student's function may take before the check stops it.
 CALL_BUDGET_S = 10.0
 
+#: Off the main thread: seconds granted after the budget, while ``OutOfTime`` is being raised in the
+#: student's function, before the check reports the timeout and leaves the function behind.
+GRACE_S = 1.0
+
+_WINDOW_S = 0.05  # how long one asynchronous OutOfTime stays pending before it is withdrawn
+_getprofile = sys.getprofile
+_sleep = time.sleep
+_set_async_exc = ctypes.pythonapi.PyThreadState_SetAsyncExc
+
+
+class _Withdrawn(BaseException):
+    """Raised by the watchdog in its own thread, to reset CPython's pending-exception flag."""
+
 
 def _alarm(signum, frame):
     raise OutOfTime
 
 
-class _Budget:
-    """Stop the calling thread with :class:`OutOfTime` after ``seconds``, then every 0.1 s until
-    :meth:`stop`.
+def _checkpoint() -> None:
+    """A Python call: the interpreter raises any exception scheduled for this thread here at the latest."""
 
-    In the main thread (Jupyter, Colab, the grader) a ``SIGALRM`` timer does it, with the
-    previous handler and timer put back afterwards; elsewhere (a thread, or no ``SIGALRM``) a
-    watchdog thread raises the exception in this thread with ``PyThreadState_SetAsyncExc``.
+
+class _Budget:
+    """Stop the student's function with :class:`OutOfTime` after ``seconds``, then again and again.
+
+    In the main thread (Jupyter, Colab, the grader) a ``SIGALRM`` timer does it every 0.1 s, with
+    the previous handler and timer put back afterwards; the signal also ends a ``time.sleep``.
+    Elsewhere (a check called from a thread, or no ``SIGALRM``) :meth:`call` runs the function in a
+    worker thread of its own, with the caller's ``contextvars`` and under the same watch, while the
+    caller waits: a watchdog raises the exception in the worker with ``PyThreadState_SetAsyncExc``,
+    and :data:`GRACE_S` seconds after the budget the caller reports the timeout whatever the worker
+    does, so the check always returns. A thread of its own, because an asynchronous exception
+    reaches a thread only between bytecodes, never one blocked in ``time.sleep`` or on a lock
+    (python/cpython#144748).
+
+    The watchdog leaves each exception pending for :data:`_WINDOW_S` seconds, withdraws it, then
+    raises :class:`_Withdrawn` in itself and catches it. CPython 3.11 keeps its pending-exception
+    flag up after ``PyThreadState_SetAsyncExc(id, NULL)`` until some thread consumes an exception,
+    and while the flag is up, every thread running under a profile or trace function (the watch, a
+    debugger, coverage) spins at its next Python function call: a bare ``NULL`` withdrawal hung
+    every check called from a thread on ``while True: pass``, and an exception left pending for a
+    sleeping thread would hang them too. So, while one is pending, the watchdog calls C only.
+
+    What cannot be interrupted: one long call into compiled code (a huge ``np.dot``) looks for
+    neither signals nor asynchronous exceptions until it returns. In the main thread the check
+    reports the timeout when that call returns (measured with a 0.5 s budget and one product of two
+    4000 × 4000 matrices, 4 to 6 s: the check returned after 4.3 s). Off the main thread it returns
+    after the budget plus :data:`GRACE_S` (there: after 1.6 s) and the call goes on in the
+    background until it returns; its function is stopped then. A function that catches
+    ``BaseException`` and carries on is stopped only when it lets one through.
     """
 
     def __init__(self, seconds: float) -> None:
@@ -79,18 +119,64 @@ class _Budget:
         if self.signal:
             self.handler = signal.signal(signal.SIGALRM, _alarm)
             self.timer = signal.setitimer(signal.ITIMER_REAL, self.seconds, 0.1)
-        else:
-            self.lock, self.done, self.thread_id = threading.Lock(), threading.Event(), threading.get_ident()
-            threading.Thread(target=self._watchdog, daemon=True).start()
 
-    def _watchdog(self) -> None:
+    def call(self, fn: Callable, args: tuple, kwargs: dict, watch: Watch | None = None) -> object:
+        """``fn(*args, **kwargs)`` within the budget (after :meth:`start`); :class:`OutOfTime` if spent."""
+        if self.signal:
+            return fn(*args, **kwargs)
+        self.lock, self.finished, self.returned = threading.Lock(), threading.Event(), False
+        self.outcome: tuple[str, object] = ("raised", OutOfTime())
+        context = contextvars.copy_context()  # NumPy's errstate, decimal contexts...: as in the caller
+        worker = threading.Thread(target=context.run, args=(self._work, fn, args, kwargs, watch), daemon=True)
+        worker.start()
+        threading.Thread(target=self._watchdog, args=(worker,), daemon=True).start()
+        if not self.finished.wait(self.seconds + GRACE_S):
+            raise OutOfTime  # the worker is left behind; the watchdog goes on stopping it
+        status, value = self.outcome
+        if status == "raised":
+            raise value  # type: ignore[misc]
+        return value
+
+    def _work(self, fn: Callable, args: tuple, kwargs: dict, watch: Watch | None) -> None:
+        """The worker thread: call ``fn``, then make sure that no ``OutOfTime`` can arrive any more."""
+        hook, outcome = _getprofile(), None
+        while True:
+            try:
+                if outcome is None:
+                    try:
+                        outcome = ("ok", fn(*args, **kwargs))
+                    except BaseException as exc:  # the student's error, or OutOfTime
+                        outcome = ("raised", exc)
+                with self.lock:
+                    self.returned = True  # the watchdog sends no more exceptions
+                _checkpoint()  # one it sent before is raised here at the latest
+                break
+            except OutOfTime as exc:
+                outcome = outcome or ("raised", exc)
+        timeout = isinstance(outcome[1], OutOfTime)  # which interrupts the hook itself, switching it off
+        if watch is not None and _getprofile() is not hook and not timeout and watch.tampering is None:
+            watch.tampering = "sys.setprofile"  # as Watch.__exit__ does for the calling thread
+        self.outcome = outcome
+        self.finished.set()
+
+    def _watchdog(self, worker: threading.Thread) -> None:
         unwatched()  # this thread is the grader's: not the student's, and not to be interrupted
-        wait, target = self.seconds, ctypes.c_ulong(self.thread_id)
-        while not self.done.wait(wait):
+        target, me = ctypes.c_ulong(worker.ident or 0), ctypes.c_ulong(threading.get_ident())
+        out_of_time, withdrawn = ctypes.py_object(OutOfTime), ctypes.py_object(_Withdrawn)
+        wait, given_up = self.seconds, self.seconds + GRACE_S
+        while not self.finished.wait(wait):
             with self.lock:
-                if not self.done.is_set():
-                    ctypes.pythonapi.PyThreadState_SetAsyncExc(target, ctypes.py_object(OutOfTime))
-            wait = 0.1
+                if not self.returned and worker.is_alive():  # a finished thread's id may be reused
+                    _set_async_exc(target, out_of_time)
+                    _sleep(_WINDOW_S)  # C only while it is pending (see the class docstring)
+                    _set_async_exc(target, None)
+                    try:
+                        _set_async_exc(me, withdrawn)
+                        _checkpoint()
+                    except _Withdrawn:
+                        pass
+            # while the check waits, try every 0.1 s; once it has given up, less and less often
+            wait = 0.05 if _monotonic() - self.begun < given_up else min(2 * max(wait, 0.5), 10.0)
 
     def _stop(self) -> None:  # idempotent: it may be interrupted and run again
         if self.signal:
@@ -99,10 +185,6 @@ class _Budget:
             delay, interval = self.timer
             if delay > 0:  # someone else's timer was running: give it its remaining time
                 signal.setitimer(signal.ITIMER_REAL, max(delay - (_monotonic() - self.begun), 1e-3), interval)
-        else:
-            with self.lock:
-                self.done.set()
-                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self.thread_id), None)
 
     def stop(self) -> None:
         """Switch the timer off, even when its exception arrives meanwhile."""
@@ -121,7 +203,7 @@ def _call(fn: Callable, args: tuple, kwargs: dict, watch: Watch) -> tuple[str, o
         with watch:
             try:
                 budget.start()
-                return "ok", fn(*args, **kwargs)
+                return "ok", budget.call(fn, args, kwargs, watch)
             finally:
                 budget.stop()  # before the watch ends: nothing can interrupt that afterwards
     except OutOfTime:
@@ -285,7 +367,8 @@ class Exercise:
         if status == "timeout":
             return [
                 f"your function did not return within {CALL_BUDGET_S:g} s on this case (the check allows "
-                f"{CALL_BUDGET_S:g} s per call); is there a loop that never ends?"
+                f"{CALL_BUDGET_S:g} s per call); is there a loop that never ends? A function is stopped "
+                "between Python steps, so one long NumPy or torch call in it runs to its end first."
             ]
         if status == "raised":
             error = f"{type_name(got)}: {safe_str(got)}"
