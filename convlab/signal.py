@@ -20,11 +20,14 @@ longer input's; per axis in 2-D):
   :math:`n - m + 1` samples.
 
 The functions equal :func:`numpy.convolve`, :func:`numpy.correlate`,
-:func:`scipy.signal.convolve2d` and :func:`scipy.signal.correlate2d` (zero boundary), which in
-turn equal MATLAB's ``conv`` and ``conv2``. They are vectorised over the samples: a loop over
-the kernel's taps adds each tap's shifted, weighted copy of the input (a long 1-D integer kernel
-takes one dot product per output over a window view instead, and a long kernel of finite floats
-the FFT), so memory grows with the sizes of the inputs and the output, not with their product.
+:func:`scipy.signal.convolve2d` and :func:`scipy.signal.correlate2d` (zero boundary). MATLAB's
+``conv`` and ``conv2`` give the same ``"full"`` and ``"valid"`` results; their ``"same"`` window
+starts at index ``m // 2`` of the full result instead of SciPy's and NumPy's ``(m - 1) // 2``,
+so the two differ by one sample when ``m`` is even. The functions are vectorised over the
+samples: a loop over the kernel's taps adds each tap's shifted, weighted copy of the input (a
+long 1-D integer kernel takes one dot product per output over a window view instead, and a long
+kernel of finite floats the FFT), so memory grows with the sizes of the inputs and the output,
+not with their product.
 Chapters 1 and 2 of the course (``chapters/conv1d.ipynb``, ``chapters/conv2d.ipynb``) build
 them from loops first.
 """
@@ -151,7 +154,7 @@ def correlate1d(f: np.ndarray, g: np.ndarray, mode: str = "valid") -> np.ndarray
 
 
 def convolve2d(x: np.ndarray, k: np.ndarray, mode: str = "full") -> np.ndarray:
-    r"""2-D convolution with zero boundary, equal to :func:`scipy.signal.convolve2d` and MATLAB ``conv2``.
+    r"""2-D convolution with zero boundary, equal to :func:`scipy.signal.convolve2d`.
 
     Parameters
     ----------
@@ -191,7 +194,9 @@ def convolve2d(x: np.ndarray, k: np.ndarray, mode: str = "full") -> np.ndarray:
     :math:`n - m + 1` (``"valid"``). ``"same"`` starts at full index
     :math:`\lfloor (m - 1)/2 \rfloor`: an odd kernel is centred on
     each pixel; an even kernel's centre is taken as the entry just *before* the middle, so the
-    result leans one pixel to the top-left (MATLAB's convention).
+    result leans one pixel to the top-left (SciPy's and NumPy's convention; MATLAB's ``conv2``
+    starts at :math:`\lfloor m/2 \rfloor` and leans the other way, while its ``"full"`` and
+    ``"valid"`` results are the same as these).
 
     Examples
     --------
