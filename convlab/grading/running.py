@@ -376,13 +376,13 @@ class Exercise:
         """
         index = failing[0]
         case, (status, got) = run.cases[index], run.results[index]
+        hints = self._wrong_defaults(run, index) if status != "timeout" else []
         if case.raises is not None:
-            if status == "raised" and isinstance(got, case.raises):
-                return []
-            return [self._no_raise(case, run.bound[index][0])]
+            if not (status == "raised" and isinstance(got, case.raises)):
+                hints.append(self._no_raise(case, run.bound[index][0]))
+            return hints[:2]
         if status != "ok":
-            return []
-        hints = self._wrong_defaults(run, index)
+            return hints
         ranked = []
         for order, m in enumerate(self.misconceptions):
             if not self._reproduces(m, run, index):
@@ -547,7 +547,8 @@ def _fit(items: list) -> list[str]:
         item = items[i]
         if isinstance(item, str):
             return [item] if item.startswith("Diagnosis: ") else wrap_line(item)
-        return item.render(levels[i], "  ") if isinstance(item, Shown) else item.render(levels[i])
+        lines = item.render(levels[i], "  ") if isinstance(item, Shown) else item.render(levels[i])
+        return [part for line in lines for part in wrap_line(line)]
 
     def shown_lines(lines: list[str]) -> int:  # as IPython shows them: Diagnosis lines cut too
         return sum(len(wrap_line(line)) for line in lines)
