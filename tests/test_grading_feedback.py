@@ -22,7 +22,7 @@ import nbformat
 import numpy as np
 import pytest
 import torch
-from test_grading_checks import ALL_FUNCTIONS, S, SOLUTIONS, check
+from test_grading_checks import ALL_FUNCTIONS, SOLUTIONS, S, check
 
 import convlab.grading as grading
 from convlab.grading import CheckFailure, ShortcutError
@@ -72,7 +72,8 @@ def test_the_structured_attributes_follow_the_message():
     assert first.startswith("`same_padding` failed on case ")
     assert failure.function == "same_padding"
     assert failure.case.startswith("case ") and "same_padding(" in failure.case and "\n" not in failure.case
-    assert failure.diagnoses and all(f"Diagnosis: {d}" in str(failure).splitlines() for d in failure.diagnoses)
+    lines = str(failure).splitlines()
+    assert failure.diagnoses and all(f"Diagnosis: {d}" in lines for d in failure.diagnoses)
     plain = CheckFailure("`f` failed on case 2 of 3:\n  x\nDiagnosis: one\nDiagnosis: two")
     assert (plain.function, plain.case, plain.diagnoses) == ("f", "case 2 of 3", ["one", "two"])
 
@@ -262,9 +263,7 @@ DEFAULTS = [
 def test_a_wrong_default_fails(name, parameter):
     params = check(name).exercise.signature.parameters
     wrong = _wrong_default(params[parameter].default)
-    head = ", ".join(
-        f"{p}={wrong!r}" if p == parameter else str(param) for p, param in params.items()
-    )
+    head = ", ".join(f"{p}={wrong!r}" if p == parameter else str(param) for p, param in params.items())
     namespace = {"solution": SOLUTIONS[name]}
     exec(f"def {name}({head}):\n    return solution({', '.join(params)})", namespace)
     failure = _failure(name, namespace[name])

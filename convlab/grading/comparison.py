@@ -127,8 +127,11 @@ class Mismatch(Exception):
     """A comparison that failed, with the lines describing why (text, or :class:`Shown` values)."""
 
     def __init__(self, lines: list) -> None:
-        super().__init__("\n".join(str(line) for line in lines))
+        super().__init__()
         self.lines = lines
+
+    def __str__(self) -> str:  # rendered only when asked: matches() raises many of these
+        return "\n".join(str(line) for line in self.lines)
 
 
 def type_name(value: object) -> str:

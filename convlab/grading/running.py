@@ -543,12 +543,17 @@ def _fit(items: list) -> list[str]:
     at spaces; a ``Diagnosis:`` line stays one line, as the class report reads it)."""
     levels = {i: 0 for i, item in enumerate(items) if not isinstance(item, str)}
 
+    cache: dict[tuple[int, int], list[str]] = {}  # (id of the item, level) -> its lines
+
     def block(i: int) -> list[str]:
         item = items[i]
         if isinstance(item, str):
             return [item] if item.startswith("Diagnosis: ") else wrap_line(item)
-        lines = item.render(levels[i], "  ") if isinstance(item, Shown) else item.render(levels[i])
-        return [part for line in lines for part in wrap_line(line)]
+        key = (id(item), levels[i])
+        if key not in cache:
+            lines = item.render(levels[i], "  ") if isinstance(item, Shown) else item.render(levels[i])
+            cache[key] = [part for line in lines for part in wrap_line(line)]
+        return cache[key]
 
     def shown_lines(lines: list[str]) -> int:  # as IPython shows them: Diagnosis lines cut too
         return sum(len(wrap_line(line)) for line in lines)
