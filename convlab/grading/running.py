@@ -7,9 +7,15 @@ draws one random case and its misconceptions, and returns the check. Running it:
    runs, on copies of the inputs;
 2. calls the student's function on fresh copies, with the library versions of the operation
    switched off (:mod:`convlab.grading.shortcuts`);
-3. compares case by case (:mod:`convlab.grading.comparison`); on the first wrong case, each
-   misconception that applies is computed on the same inputs, and its hint is shown when it
-   reproduces the student's output.
+3. compares case by case (:mod:`convlab.grading.comparison`) and reports the smallest failing
+   case (fewest input elements; ties: the first declared, fixed before random), in at most
+   :data:`~convlab.grading.comparison.MAX_LINES` lines; each misconception that applies is
+   computed on the same inputs, and its hint is shown when it reproduces the student's output
+   (at most two, the one reproducing it on the most failing cases first).
+
+A keyword argument equal to the signature's default is left out of the student's call, so that
+the student's own default is what gets tested; when the failing call relied on a default and the
+same call with it given explicitly is right, the message says which default is wrong.
 """
 
 from __future__ import annotations
@@ -150,8 +156,8 @@ seed : int, optional
 Raises
 ------
 CheckFailure
-    An :class:`AssertionError` naming the first failing case, the expected and received output
-    and, when it recognises one, the misconception behind the error.
+    An :class:`AssertionError` naming the smallest failing case, the expected and received
+    output and, when it recognises one, the misconception behind the error.
 ShortcutError
     When ``{name}`` calls a library implementation of the operation (convlab's references,
     torch, scipy.signal/ndimage, numpy.convolve/correlate), however it reaches it.
@@ -305,14 +311,14 @@ class Exercise:
 
     def _failure(self, run: _Run, index: int, problem: list, hints: list[str], seed: int, n_random: int):
         name, case, n_fixed = self.name, run.cases[index], len(self.fixed)
-        call, values = run.calls[index], run.bound[index][1]
+        call = run.calls[index]
         if case.random:
             where = f"random case {index - n_fixed + 1} of {len(run.cases) - n_fixed} (seed {seed})"
         else:
             where = f"case {index + 1} of {n_fixed}"
         call_text = self._call_text(call)
         items: list = [f"`{name}` failed on {where}:", f"  called as {call_text}"]
-        wrong = [k for k in values if k not in call and any(f"`{k}`" in h.split(":")[0] for h in hints)]
+        wrong = run.wrong_defaults
         if wrong:
             items[-1] += f" — with your default{'s' if len(wrong) > 1 else ''} for {', '.join(wrong)}"
         items += [Shown(k, v, describe=True) for k, v in call.items() if not _inline(v)]
@@ -448,6 +454,7 @@ class Exercise:
             culprits = left
         if not culprits:
             return []
+        run.wrong_defaults = culprits
         params = self.signature.parameters
         declared = ", ".join(f"{k}={params[k].default!r}" for k in culprits)
         names = ", ".join(f"`{k}`" for k in culprits)
@@ -469,6 +476,7 @@ class _Run:
         self.exercise, self.fn, self.watch = exercise, fn, watch
         self.cases, self.bound, self.calls = cases, bound, calls
         self.results, self.expected = results, expected
+        self.wrong_defaults: list[str] = []  # the arguments whose default the student got wrong
 
 
 class _Indented:
