@@ -200,14 +200,11 @@ def _first_values(value: object) -> str:
 
 
 def _plane(shape: tuple) -> tuple[int, int]:
-    """The two axes a 3-D or 4-D array is printed by: the last two (NCHW); for a channels-last
-    layout (the last axis smaller than the two before it, as NHWC) or last two axes of fewer than
-    4 values (a ``(kh, kw, 1, 1)`` filter), the adjacent pair with the most values."""
-    n = len(shape)
-    if (shape[-1] < shape[-2] and shape[-1] < shape[-3]) or shape[-1] * shape[-2] < 4:
-        best = max(range(n - 1), key=lambda a: (shape[a] * shape[a + 1], a))
-        return best, best + 1
-    return n - 2, n - 1
+    """The two adjacent axes a 3-D or 4-D array is printed by: those whose shorter side is the
+    longest (ties: the later pair), so that NCHW arrays print as (H, W) planes, NHWC ones
+    (``x[0, :, :, 0]``) and ``(kh, kw, 1, 1)`` filters as theirs too."""
+    best = max(range(len(shape) - 1), key=lambda a: (min(shape[a], shape[a + 1]), a))
+    return best, best + 1
 
 
 def _a2s(arr: np.ndarray, width: int, edgeitems: int | None) -> list[str]:
