@@ -70,7 +70,13 @@ _wrap = textwrap.wrap
 
 
 def wrap_line(line: str, width: int = WIDTH) -> list[str]:
-    """``line`` cut at spaces into lines of at most ``width`` columns, continuations indented."""
+    """``line`` cut at spaces into lines of at most ``width`` columns, continuations indented.
+
+    Examples
+    --------
+    >>> wrap_line("Diagnosis: the bias is missing", width=24)
+    ['Diagnosis: the bias is', '           missing']
+    """
     if len(line) <= width:
         return [line]
     lead = len(line) - len(line.lstrip(" "))
@@ -225,6 +231,11 @@ class Shown:
 
     Arrays of 3 or more dimensions print as labelled 2-D slices (``x[0, 1]``); below level 0
     only the slice holding ``focus`` (an index, e.g. of the first difference) is printed.
+
+    Examples
+    --------
+    >>> Shown("x", np.arange(8.0).reshape(1, 2, 2, 2), focus=(0, 1, 0, 0)).render(1)
+    ['x[0, 1]:', '    [[4. 5.]', '     [6. 7.]]']
     """
 
     LEVELS = 4
