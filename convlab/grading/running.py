@@ -273,6 +273,8 @@ class Exercise:
         # 1. expected values, from the reference, on copies, before any student code runs
         expected = [self._expected(case, values) for case, (_, values) in zip(cases, bound, strict=True)]
         calls = [self._student_call(given) for given, _ in bound]
+        for case, call in zip(cases, calls, strict=True):  # what a misconception's `case` sees
+            case.kwargs = {k: v for k, v in case.kwargs.items() if k in call}
         originals = [_deepcopy(given) for given in calls]
         # 2. the student's calls, watched, each within the time budget
         watch = Watch(self.blocked)
@@ -319,8 +321,15 @@ class Exercise:
         call_text = self._call_text(call)
         items: list = [f"`{name}` failed on {where}:", f"  called as {call_text}"]
         wrong = run.wrong_defaults
-        if wrong:
-            items[-1] += f" — with your default{'s' if len(wrong) > 1 else ''} for {', '.join(wrong)}"
+        if wrong:  # the same call with these given explicitly is right
+            params = self.signature.parameters
+            declared = ", ".join(f"{k}={params[k].default!r}" for k in wrong)
+            plural = "s" if len(wrong) > 1 else ""
+            items[-1] += f" — with your default{plural} for {', '.join(wrong)}"
+            items.append(
+                f"  (your default{plural} {'are' if plural else 'is'} not the exercise's {declared}: "
+                f"with {declared} given explicitly, your function returns the right result here)"
+            )
         items += [Shown(k, v, describe=True) for k, v in call.items() if not _inline(v)]
         items += [("  " + line) if isinstance(line, str) else _Indented(line) for line in problem]
         if case.random:
@@ -375,14 +384,15 @@ class Exercise:
         """At most two diagnoses, each true of the reported (smallest) failing case.
 
         - a case that must raise and did not: only ``no `ValueError` when <the reason>``;
-        - a wrong default: the call with that argument given explicitly is right;
         - a misconception: its output equals the student's (and differs from the expected one)
           on the reported case; the best first: the one reproducing the student's output on the
           most of the (up to :data:`_RANKED`) smallest failing cases, then declaration order.
         """
         index = failing[0]
         case, (status, got) = run.cases[index], run.results[index]
-        hints = self._wrong_defaults(run, index) if status != "timeout" else []
+        hints: list[str] = []
+        if status != "timeout":
+            self._wrong_defaults(run, index)  # said in the message's call line
         if case.raises is not None:
             if not (status == "raised" and isinstance(got, case.raises)):
                 hints.append(self._no_raise(case, run.bound[index][0]))
@@ -430,13 +440,13 @@ class Exercise:
         condition = f"{word} {reason} ({', '.join(shown)})" if reason else f"for {', '.join(shown)}"
         return f"no `{case.raises.__name__}` {condition}"
 
-    def _wrong_defaults(self, run: _Run, index: int) -> list[str]:
+    def _wrong_defaults(self, run: _Run, index: int) -> None:
         """When the failing call relied on the student's defaults and the same call with one of
         them given explicitly is right, that default is wrong (a few calls, on failure only)."""
         call, values = run.calls[index], run.bound[index][1]
         left = [k for k in values if k not in call]
         if not left:
-            return []
+            return
         case, expected = run.cases[index], run.expected[index]
 
         def right_with(names: list[str]) -> bool:
@@ -452,18 +462,7 @@ class Exercise:
         culprits = [k for k in left if right_with([k])]
         if not culprits and len(left) > 1 and right_with(left):
             culprits = left
-        if not culprits:
-            return []
         run.wrong_defaults = culprits
-        params = self.signature.parameters
-        declared = ", ".join(f"{k}={params[k].default!r}" for k in culprits)
-        names = ", ".join(f"`{k}`" for k in culprits)
-        plural = "s" if len(culprits) > 1 else ""
-        verb = "are" if plural else "is"
-        return [
-            f"your default{plural} for {names} {verb} not the exercise's {declared}: with {declared} "
-            "given explicitly, your function returns the right result."
-        ]
 
 
 _RANKED = 6  # failing cases on which each diagnosis is tried, to rank them
