@@ -168,7 +168,6 @@ def test_every_message_fits_the_page(name):
                 assert len(shown) <= MAX_LINES, "\n".join(shown)
                 assert max(len(line) for line in shown) <= WIDTH, "\n".join(shown)
                 lines = text.splitlines()
-                assert all(len(line) <= WIDTH for line in lines if not line.startswith("Diagnosis: "))
                 assert lines[0].startswith(f"`{name}` failed on ")
                 assert sum(line.startswith("Diagnosis: ") for line in lines) <= 2
             else:
@@ -270,7 +269,7 @@ def test_a_wrong_default_fails(name, parameter):
     if parameter != "b":  # a bias of 1 is not even accepted by the model answer: it fails otherwise
         lines = str(failure).splitlines()
         assert lines[1].endswith(f"— with your default for {parameter}"), str(failure)
-        said = " ".join(" ".join(lines[2:4]).split())
+        said = lines[2].strip()
         assert said.startswith(f"(your default is not the exercise's {parameter}="), str(failure)
 
 

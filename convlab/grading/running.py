@@ -546,8 +546,9 @@ def _count(values: dict[str, Any]) -> int:
 
 def _fit(items: list) -> list[str]:
     """The message's lines: each :class:`Shown` value at the most detailed level that lets the
-    whole message fit in :data:`MAX_LINES` lines of :data:`WIDTH` columns (long text lines are cut
-    at spaces; a ``Diagnosis:`` line stays one line, as the class report reads it)."""
+    whole message fit in :data:`MAX_LINES` lines as IPython shows it, its lines cut at spaces to
+    :data:`WIDTH` columns (the message itself keeps each line whole: a ``Diagnosis:`` line is one
+    line, as the class report reads it)."""
     levels = {i: 0 for i, item in enumerate(items) if not isinstance(item, str)}
 
     cache: dict[tuple[int, int], list[str]] = {}  # (id of the item, level) -> its lines
@@ -555,14 +556,13 @@ def _fit(items: list) -> list[str]:
     def block(i: int) -> list[str]:
         item = items[i]
         if isinstance(item, str):
-            return [item] if item.startswith("Diagnosis: ") else wrap_line(item)
+            return [item]
         key = (id(item), levels[i])
         if key not in cache:
-            lines = item.render(levels[i], "  ") if isinstance(item, Shown) else item.render(levels[i])
-            cache[key] = [part for line in lines for part in wrap_line(line)]
+            cache[key] = item.render(levels[i], "  ") if isinstance(item, Shown) else item.render(levels[i])
         return cache[key]
 
-    def shown_lines(lines: list[str]) -> int:  # as IPython shows them: Diagnosis lines cut too
+    def shown_lines(lines: list[str]) -> int:  # as IPython shows them, long lines cut
         return sum(len(wrap_line(line)) for line in lines)
 
     while True:
