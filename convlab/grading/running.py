@@ -423,7 +423,7 @@ class Exercise:
             wrong = self._value(m.output(values, case, run.expected[index], self.reference), values)
         except Exception:
             return False
-        return matches(value, wrong, None) and not matches(run.expected[index], wrong, None)
+        return matches(value, wrong, None) and not matches(wrong, run.expected[index], None)
 
     def _no_raise(self, case: Case, given: dict[str, Any]) -> str:
         """``no `ValueError` when the kernel does not fit the padded input (i=2, k=5)``."""
