@@ -307,6 +307,7 @@ PLANTED = {
         (lambda f, g, mode="valid": S.convolve1d(f, g, mode), "convolution of f and g"),
         (lambda f, g, mode="valid": S.correlate1d(f, g, mode)[::-1], "your output is reversed"),
         (lambda f, g, mode="valid": S.correlate1d(f, g, "valid"), "'valid' correlation"),
+        (lambda f, g, mode="same": S.correlate1d(f, g, mode), "with your default for mode"),
     ],
     "convolve2d": [
         (lambda im, k, mode="full": S.convolve2d(im, k[::-1, ::-1], mode), "forget to flip it"),

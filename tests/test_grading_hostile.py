@@ -227,7 +227,7 @@ def test_an_exception_that_cannot_be_printed_is_reported(name):
 @pytest.mark.parametrize("name", ALL_FUNCTIONS)
 def test_an_object_that_cannot_be_printed_is_reported(name):
     _fails(name, lambda *args, **kwargs: _BadRepr(), "_BadRepr")
-    _fails(name, lambda *args, **kwargs: (_BadRepr(), _BadRepr()), "failed on case 1")
+    _fails(name, lambda *args, **kwargs: (_BadRepr(), _BadRepr()), "failed on case ")
 
 
 def test_a_huge_broadcast_view_of_the_wrong_shape_is_not_copied():

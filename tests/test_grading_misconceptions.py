@@ -877,7 +877,7 @@ PLANTED: dict[str, list[tuple]] = {
         (size_ceil, "rounded up", ()),
         (size_span_without_minus_one, "left out the - 1", ()),
         (size_dilation_times_k, "not d * k", ()),
-        (size_true_division, "floor division", (), XFAIL_FLOAT),
+        (size_true_division, "floor division", ()),
         (size_padding_once, "counted once", ()),
     ],
     "conv_transpose_output_size": [

@@ -3,9 +3,12 @@
 Each check runs the student's function on fixed cases (the visible tests) and, with
 ``n_random=...``, on randomised ones (the hidden tests, seeded at grading time), compares in
 float64 against the course's reference with a norm-relative tolerance, and raises
-:class:`CheckFailure` (an :class:`AssertionError`) whose message names the failing case, the
-expected and received output and, where it recognises one, the misconception behind the error.
-On success it prints one line, e.g. ``✔ convolve1d passed 6 cases``.
+:class:`CheckFailure` (an :class:`AssertionError`) whose message names the smallest failing case,
+the expected and received output and, where it recognises one, the misconception behind the error
+(at most two ``Diagnosis:`` lines, each true of that case), in at most 25 lines; IPython, Jupyter
+and Colab show it without the grader's traceback. On success it prints one line, e.g.
+``✔ convolve1d passed 6 cases``. A keyword argument equal to the exercise's default is left out of
+the call, so a wrong default in the student's signature fails.
 
 While the student's function runs, a profile hook watches what it calls: a function that calls a
 library version of the operation (convlab's references, torch, scipy, numpy's convolve), however

@@ -7,9 +7,15 @@ draws one random case and its misconceptions, and returns the check. Running it:
    runs, on copies of the inputs;
 2. calls the student's function on fresh copies, with the library versions of the operation
    switched off (:mod:`convlab.grading.shortcuts`);
-3. compares case by case (:mod:`convlab.grading.comparison`); on the first wrong case, each
-   misconception that applies is computed on the same inputs, and its hint is shown when it
-   reproduces the student's output.
+3. compares case by case (:mod:`convlab.grading.comparison`) and reports the smallest failing
+   case (fewest input elements; ties: the first declared, fixed before random), in at most
+   :data:`~convlab.grading.comparison.MAX_LINES` lines; each misconception that applies is
+   computed on the same inputs, and its hint is shown when it reproduces the student's output
+   (at most two, the one reproducing it on the most failing cases first).
+
+A keyword argument equal to the signature's default is left out of the student's call, so that
+the student's own default is what gets tested; when the failing call relied on a default and the
+same call with it given explicitly is right, the message says which default is wrong.
 """
 
 from __future__ import annotations
@@ -25,18 +31,22 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
+
 from convlab.grading.cases import Case, Misconception, Signature, case_rng, draw, resolve_seed
 from convlab.grading.comparison import (
+    MAX_LINES,
     CheckFailure,
     Mismatch,
     ShortcutError,
+    Shown,
     compare,
-    describe_argument,
     kind,
     matches,
     safe_str,
     type_name,
     unchanged,
+    wrap_line,
 )
 from convlab.grading.shortcuts import (
     OutOfTime,
@@ -228,8 +238,8 @@ seed : int, optional
 Raises
 ------
 CheckFailure
-    An :class:`AssertionError` naming the first failing case, the expected and received output
-    and, when it recognises one, the misconception behind the error.
+    An :class:`AssertionError` naming the smallest failing case, the expected and received
+    output and, when it recognises one, the misconception behind the error.
 ShortcutError
     When ``{name}`` calls a library implementation of the operation (convlab's references,
     torch, scipy.signal/ndimage, numpy.convolve/correlate), however it reaches it.
@@ -286,6 +296,7 @@ class Exercise:
             output = self.reference(*_deepcopy(tuple(values.values())))
         except self.raises as exc:
             case.raises = next(k for k in self.raises if isinstance(exc, k))
+            case.reason = safe_str(exc)
             return None
         return self._value(output, values)
 
@@ -303,34 +314,29 @@ class Exercise:
             raise CheckFailure(_replaced(f"`{changed}`"))
         return seed
 
-    def _call_all(self, fn, cases, bound, watch) -> tuple[list[tuple[str, object]], list[dict]]:
-        """Call ``fn`` on each case (on copies), stopping at the first call that settles the check."""
+    def _student_call(self, given: dict[str, Any]) -> dict[str, Any]:
+        """The arguments the student's function gets: a keyword equal to the signature's default
+        is left out, so that the student's own default is what gets tested (at no extra call)."""
+        params = self.signature.parameters
+        return {k: v for k, v in given.items() if not _is_default(v, params[k].default)}
+
+    def _call_all(self, fn, cases, calls, watch) -> tuple[list[tuple[str, object]], list[dict]]:
+        """Call ``fn`` on each case (on copies) in order, stopping at a call that settles the check
+        (a shortcut, tampering or a timeout): every case up to it is judged, and the smallest of
+        those that fail is reported."""
         results: list[tuple[str, object]] = []
         inputs: list[dict] = []
-        for case, (given, _) in zip(cases, bound, strict=True):
+        for given in calls:
             given = _deepcopy(given)
             inputs.append(given)
             args, kwargs = self.signature.split(given)
             results.append(_call(fn, args, kwargs, watch))
-            status, value = results[-1]
-            if watch.found or watch.tampering or status == "timeout":
-                break
-            if status == "raised" and (case.raises is None or not isinstance(value, case.raises)):
+            if watch.found or watch.tampering or results[-1][0] == "timeout":
                 break
         return results, inputs
 
-    def run(self, fn: object, *, n_random: int = 0, seed: int | None = None) -> None:
-        """Check ``fn``; print one line on success, raise :class:`CheckFailure` on the first wrong case."""
-        name = self.name
-        seed = self._check_arguments(fn, n_random, seed)
-        cases = self.cases(seed, n_random)
-        bound = [self.signature.bind(case) for case in cases]
-        # 1. expected values, from the reference, on copies, before any student code runs
-        expected = [self._expected(case, values) for case, (_, values) in zip(cases, bound, strict=True)]
-        originals = [_deepcopy(given) for given, _ in bound]
-        # 2. the student's calls, watched, each within the time budget
-        watch = Watch(self.blocked)
-        results, inputs = self._call_all(fn, cases, bound, watch)
+    def _settle(self, name: str, watch: Watch) -> None:
+        """Refuse a run in which the student's function changed the grader or took a shortcut."""
         changed = watch.tampering or tampered()
         if changed is not None:
             raise CheckFailure(
@@ -339,31 +345,84 @@ class Exercise:
             )
         if watch.found is not None:
             raise ShortcutError(shortcut_message(name, watch.found))
-        # 3. compare, case by case
-        n_fixed = len(self.fixed)
-        for index, (case, (status, got)) in enumerate(zip(cases, results, strict=False)):
-            values = bound[index][1]
+
+    def run(self, fn: object, *, n_random: int = 0, seed: int | None = None) -> None:
+        """Check ``fn``; print one line on success, raise :class:`CheckFailure` on the smallest wrong case."""
+        name = self.name
+        seed = self._check_arguments(fn, n_random, seed)
+        cases = self.cases(seed, n_random)
+        bound = [self.signature.bind(case) for case in cases]
+        # 1. expected values, from the reference, on copies, before any student code runs
+        expected = [self._expected(case, values) for case, (_, values) in zip(cases, bound, strict=True)]
+        calls = [self._student_call(given) for given, _ in bound]
+        for case, call in zip(cases, calls, strict=True):  # what a misconception's `case` sees
+            case.kwargs = {k: v for k, v in case.kwargs.items() if k in call}
+        originals = [_deepcopy(given) for given in calls]
+        # 2. the student's calls, watched, each within the time budget
+        watch = Watch(self.blocked)
+        results, inputs = self._call_all(fn, cases, calls, watch)
+        self._settle(name, watch)
+        # 3. judge every case that ran; report the smallest failing one
+        failing = []
+        for index, (status, got) in enumerate(results):
+            case, values = cases[index], bound[index][1]
             problem = self._judge(case, values, status, got, expected[index], originals[index], inputs[index])
-            if problem is None:
-                continue
-            hints = self._diagnose(case, values, status, got, expected[index])
-            where = f"case {index + 1} of {n_fixed}"
-            if case.random:
-                where = (
-                    f"random case {index - n_fixed + 1} of {len(cases) - n_fixed} (seed {seed}; reproduce "
-                    f"with check_{name}({name}, n_random={n_random}, seed={seed}))"
-                )
-            lines = [f"`{name}` failed on {where}:"]
-            lines += [describe_argument(k, v) for k, v in bound[index][0].items()]
-            lines += ["  " + line.replace("\n", "\n  ") for line in problem]
-            lines += [f"Diagnosis: {hint}" for hint in hints]
-            raise CheckFailure("\n".join(lines))
+            if problem is not None:
+                failing.append((index, problem))
+        if failing:
+            sizes = {index: _count(bound[index][1]) for index, _ in failing}
+            failing.sort(key=lambda item: (sizes[item[0]], cases[item[0]].random, item[0]))
+            run = _Run(self, fn, watch, cases, bound, calls, results, expected)
+            hints = self._diagnose(run, [index for index, _ in failing])
+            self._settle(name, watch)  # the diagnosis may have called the student's function again
+            index, problem = failing[0]
+            raise self._failure(run, index, problem, hints, seed, n_random)
+        n_fixed = len(self.fixed)
         if n_random:
             print(f"✔ {name} passed {n_fixed} fixed and {len(cases) - n_fixed} random cases (seed {seed})")
         else:
             print(f"✔ {name} passed {len(cases)} cases")
 
-    def _judge(self, case, values, status, got, expected, original, used) -> list[str] | None:
+    # ------------------------------------------------------------------ the message
+
+    def _call_text(self, call: dict[str, Any]) -> str:
+        """``correlate1d(f, g, mode='same')``: the call as made, scalars inline, arrays by name."""
+        args, kwargs = self.signature.split(call)
+        names = [k for k in call if k not in kwargs]
+        shown = [_inline(v) or k for k, v in zip(names, args, strict=True)]
+        shown += [f"{k}={_inline(v) or k}" for k, v in kwargs.items()]
+        return f"{self.name}({', '.join(shown)})"
+
+    def _failure(self, run: _Run, index: int, problem: list, hints: list[str], seed: int, n_random: int):
+        name, case, n_fixed = self.name, run.cases[index], len(self.fixed)
+        call = run.calls[index]
+        if case.random:
+            where = f"random case {index - n_fixed + 1} of {len(run.cases) - n_fixed} (seed {seed})"
+        else:
+            where = f"case {index + 1} of {n_fixed}"
+        call_text = self._call_text(call)
+        items: list = [f"`{name}` failed on {where}:", f"  called as {call_text}"]
+        wrong = run.wrong_defaults
+        if wrong:  # the same call with these given explicitly is right
+            params = self.signature.parameters
+            declared = ", ".join(f"{k}={params[k].default!r}" for k in wrong)
+            plural = "s" if len(wrong) > 1 else ""
+            items[-1] += f" — with your default{plural} for {', '.join(wrong)}"
+            items.append(
+                f"  (your default{plural} {'are' if plural else 'is'} not the exercise's {declared}: "
+                f"with {declared} given explicitly, your function returns the right result here)"
+            )
+        items += [Shown(k, v, describe=True) for k, v in call.items() if not _inline(v)]
+        items += [("  " + line) if isinstance(line, str) else _Indented(line) for line in problem]
+        if case.random:
+            items.append(f"  reproduce it with check_{name}({name}, n_random={n_random}, seed={seed})")
+        items += [f"Diagnosis: {hint}" for hint in hints]
+        message = "\n".join(_fit(items))
+        return CheckFailure(message, function=name, case=f"{where}: {call_text}", diagnoses=hints)
+
+    # ------------------------------------------------------------------ judging
+
+    def _judge(self, case, values, status, got, expected, original, used) -> list | None:
         if status == "timeout":
             return [
                 f"your function did not return within {CALL_BUDGET_S:g} s on this case (the check allows "
@@ -402,24 +461,210 @@ class Exercise:
             return [f"your function returned {kind(got)}, which the check cannot read: {why}"]
         return None
 
-    def _diagnose(self, case, values, status, got, expected) -> list[str]:
-        if status != "ok" or case.raises is not None:  # the problem says it: no error raised
-            return []
+    # ------------------------------------------------------------------ diagnosing
+
+    def _diagnose(self, run: _Run, failing: list[int]) -> list[str]:
+        """At most two diagnoses, each true of the reported (smallest) failing case.
+
+        - a case that must raise and did not: only ``no `ValueError` when <the reason>``;
+        - a misconception: its output equals the student's (and differs from the expected one)
+          on the reported case; the best first: the one reproducing the student's output on the
+          most of the (up to :data:`_RANKED`) smallest failing cases, then declaration order.
+        """
+        index = failing[0]
+        case, (status, got) = run.cases[index], run.results[index]
+        hints: list[str] = []
+        if status != "timeout":
+            self._wrong_defaults(run, index)  # said in the message's call line
+        if case.raises is not None:
+            if not (status == "raised" and isinstance(got, case.raises)):
+                hints.append(self._no_raise(case, run.bound[index][0]))
+            return hints[:2]
+        if status != "ok":
+            return hints
+        ranked = []
+        for order, m in enumerate(self.misconceptions):
+            if not self._reproduces(m, run, index):
+                continue
+            score = sum(self._reproduces(m, run, j) for j in failing[1:_RANKED])
+            ranked.append((-score, order, m.hint))
+        for _, _, hint in sorted(ranked):
+            if hint not in hints:
+                hints.append(hint)
+        return hints[:2]
+
+    def _reproduces(self, m: Misconception, run: _Run, index: int) -> bool:
+        """True when misconception ``m`` gives the student's output on case ``index``, and that
+        output is wrong."""
+        case, (status, got), values = run.cases[index], run.results[index], run.bound[index][1]
+        if status != "ok" or case.raises is not None:
+            return False
         try:
             value = self._value(got, values)
+            if not m.applies(values, case):
+                return False
+            wrong = self._value(m.output(values, case, run.expected[index], self.reference), values)
         except Exception:
-            return []
-        hints = []
-        for m in self.misconceptions:
-            try:
-                if not m.applies(values, case):
-                    continue
-                wrong = self._value(m.output(values, case, expected, self.reference), values)
-            except Exception:
-                continue
-            if matches(value, wrong, None) and not matches(expected, wrong, None):
-                hints.append(m.hint)
-        return hints
+            return False
+        return matches(value, wrong, None) and not matches(wrong, run.expected[index], None)
+
+    def _no_raise(self, case: Case, given: dict[str, Any]) -> str:
+        """``no `ValueError` when the kernel does not fit the padded input (i=2, k=5)``."""
+        reason = getattr(case, "reason", "")
+        reason = reason.split(": ")[0].split("; ")[0].strip().rstrip(".")[:120]
+        word = "although" if " must " in f" {reason} " else "when"
+        params = self.signature.parameters
+        shown = []
+        for k, v in given.items():
+            if _is_array(v):
+                shown.append(f"{k} of shape {tuple(v.shape)}")
+            elif not _is_default(v, params[k].default):
+                shown.append(f"{k}={_inline(v) or safe_str(v, 40, use_repr=True)}")
+        condition = f"{word} {reason} ({', '.join(shown)})" if reason else f"for {', '.join(shown)}"
+        return f"no `{case.raises.__name__}` {condition}"
+
+    def _wrong_defaults(self, run: _Run, index: int) -> None:
+        """When the failing call relied on the student's defaults and the same call with one of
+        them given explicitly is right, that default is wrong (a few calls, on failure only)."""
+        call, values = run.calls[index], run.bound[index][1]
+        left = [k for k in values if k not in call]
+        if not left:
+            return
+        case, expected = run.cases[index], run.expected[index]
+
+        def right_with(names: list[str]) -> bool:
+            given = {**call, **{k: values[k] for k in names}}
+            given = {k: given[k] for k in values if k in given}  # in signature order
+            original, used = _deepcopy(given), _deepcopy(given)
+            args, kwargs = self.signature.split(used)
+            status, got = _call(run.fn, args, kwargs, run.watch)
+            if run.watch.found or run.watch.tampering:
+                return False
+            return self._judge(case, values, status, got, expected, original, used) is None
+
+        culprits = [k for k in left if right_with([k])]
+        if not culprits and len(left) > 1 and right_with(left):
+            culprits = left
+        run.wrong_defaults = culprits
+
+
+_RANKED = 6  # failing cases on which each diagnosis is tried, to rank them
+
+
+class _Run:
+    """What one run of a check gathered, for the diagnosis and the message."""
+
+    def __init__(self, exercise, fn, watch, cases, bound, calls, results, expected) -> None:
+        self.exercise, self.fn, self.watch = exercise, fn, watch
+        self.cases, self.bound, self.calls = cases, bound, calls
+        self.results, self.expected = results, expected
+        self.wrong_defaults: list[str] = []  # the arguments whose default the student got wrong
+
+
+class _Indented:
+    """A :class:`Shown` value of the problem lines, indented like them."""
+
+    def __init__(self, shown: Shown) -> None:
+        self.shown = shown
+
+    def render(self, level: int, indent: str = "") -> list[str]:
+        return self.shown.render(level, indent + "  ")
+
+
+def _is_default(value: object, default: object) -> bool:
+    """True when ``value`` is the signature's ``default`` (a scalar, string, tuple or None)."""
+    if default is inspect.Parameter.empty:
+        return False
+    if default is None or value is None:
+        return value is default
+    if type(value) is not type(default) or not isinstance(default, int | float | str | bool | tuple):
+        return False
+    try:
+        return bool(value == default)
+    except Exception:
+        return False
+
+
+def _is_array(value: object) -> bool:
+    return isinstance(value, np.ndarray) or type_name(value) == "Tensor"
+
+
+def _inline(value: object) -> str:
+    """The repr of a value short enough to show inside a call, else ''."""
+    if value is None or isinstance(value, bool | int | float | str | np.integer | np.floating):
+        text = safe_str(value, 40, use_repr=True)
+    elif (
+        isinstance(value, tuple | list)
+        and len(value) <= 6
+        and all(isinstance(v, int | float | np.integer) and not isinstance(v, bool) for v in value)
+    ):
+        text = safe_str(value, 40, use_repr=True)
+    else:
+        return ""
+    return text if len(text) <= 30 else ""
+
+
+def _count(values: dict[str, Any]) -> int:
+    """Total number of input elements of a case (its size, to find the smallest failing one)."""
+
+    def count(value: object) -> int:
+        try:
+            if _is_array(value):
+                return int(value.numel()) if type_name(value) == "Tensor" else int(value.size)
+            if isinstance(value, tuple | list):
+                return sum(count(v) for v in value)
+            if isinstance(value, dict):
+                return sum(count(v) for v in value.values())
+            if value is None:
+                return 0
+            parameters = getattr(value, "parameters", None)
+            if callable(parameters):  # a torch module
+                return sum(int(p.numel()) for p in parameters())
+        except Exception:
+            pass
+        return 1
+
+    return sum(count(v) for v in values.values())
+
+
+def _fit(items: list) -> list[str]:
+    """The message's lines: each :class:`Shown` value at the most detailed level that lets the
+    whole message fit in :data:`MAX_LINES` lines as IPython shows it, its lines cut at spaces to
+    :data:`WIDTH` columns (the message itself keeps each line whole: a ``Diagnosis:`` line is one
+    line, as the class report reads it)."""
+    levels = {i: 0 for i, item in enumerate(items) if not isinstance(item, str)}
+
+    cache: dict[tuple[int, int], list[str]] = {}  # (id of the item, level) -> its lines
+
+    def block(i: int) -> list[str]:
+        item = items[i]
+        if isinstance(item, str):
+            return [item]
+        key = (id(item), levels[i])
+        if key not in cache:
+            cache[key] = item.render(levels[i], "  ") if isinstance(item, Shown) else item.render(levels[i])
+        return cache[key]
+
+    def shown_lines(lines: list[str]) -> int:  # as IPython shows them, long lines cut
+        return sum(len(wrap_line(line)) for line in lines)
+
+    while True:
+        lines = [line for i in range(len(items)) for line in block(i)]
+        if shown_lines(lines) <= MAX_LINES:
+            return lines
+        open_ = [i for i, level in levels.items() if level < Shown.LEVELS - 1]
+        if not open_:
+            break
+        biggest = max(open_, key=lambda i: (len(block(i)), -i))
+        levels[biggest] += 1
+    # still too long (very many arguments): leave out argument values from the last one
+    for i in sorted((i for i, item in enumerate(items) if isinstance(item, Shown)), reverse=True):
+        items = [*items[:i], *items[i + 1 :]]
+        levels = {(j if j < i else j - 1): level for j, level in levels.items() if j != i}
+        lines = [line for j in range(len(items)) for line in block(j)]
+        if shown_lines(lines) <= MAX_LINES:
+            break
+    return lines
 
 
 def exercise(
