@@ -29,7 +29,7 @@ from convlab.training import evaluate, train
 K = len(CLASS_NAMES)
 #: The chapter's CPU settings (chapters/fcn.ipynb, the cells "The data" and "Staged training").
 CONFIG = dict(
-    size=128, n_train=400, n_val=100, epochs32=4, epochs_stage=2, batch=8, lr=1e-3, band=1, threads=1
+    size=128, n_train=400, n_val=100, epochs32=4, epochs_stage=2, batch=4, lr=3e-3, band=1, threads=1
 )
 METRICS = ("pixel_accuracy", "mean_accuracy", "mean_iou", "frequency_weighted_iou")
 VARIANT_NAMES = ("32s", "16s", "8s", "8s learned", "8s at once")
