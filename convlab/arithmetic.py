@@ -343,7 +343,9 @@ def transposed_equivalent(i: int, k: int, s: int = 1, p: int = 0, d: int = 1) ->
 
     Notes
     -----
-    .. math:: a = (i + 2p - d(k-1) - 1) \bmod s, \qquad o' = s(o - 1) + a + d(k-1) + 1 - 2p = i
+    The transposed partner takes size :math:`o` back to size :math:`i` (the notation page's rule):
+
+    .. math:: a = (i + 2p - d(k-1) - 1) \bmod s, \qquad s(o - 1) + a + d(k-1) + 1 - 2p = i
 
     Chapter: :doc:`/chapters/conv_arithmetic`.
 

@@ -21,9 +21,16 @@ _F, _G, _EVEN = (
 )
 
 
+#: How the course states where 'same' starts (chapters 1 and 2 and every check say it this way).
+SAME_WINDOW = (
+    "SciPy and NumPy start the 'same' window at index (m - 1) // 2 of the 'full' result, MATLAB at "
+    "m // 2 (m: the kernel's length along that axis); the two differ when m is even."
+)
+
+
 def _cases(default: str) -> list[Case]:
     return [
-        Case(np.array([1.0, 2.0, 3.0]), np.array([0.0, 1.0, 0.5]), mode="full"),
+        Case(np.array([1.0, 2.0, 3.0]), np.array([0.0, 1.0, 0.5])),  # the default mode
         *(Case(_F, _G, mode=mode) for mode in MODES),
         Case(_F, _EVEN, mode="same"),
         Case(np.array([0.5, -1.0, 2.0, 0.0, 3.0, 1.0]), np.array([1.5]), mode=default),
@@ -36,20 +43,56 @@ def _random(rng: np.random.Generator) -> Case:
     return Case(draw(rng, n), draw(rng, m), mode=str(rng.choice(MODES)))
 
 
-def _modes(what: str, reference) -> list[M]:
+def _asked(case) -> bool:
+    return "mode" in case.kwargs
+
+
+def _modes(what: str, reference, default: str) -> list[M]:
     hint = (
         "your output is the '{}' " + what + ", not the mode the case asks for. 'full' has length "
         "n + m - 1 (every overlap), 'same' keeps the central n values of 'full', 'valid' keeps the "
         "n - m + 1 positions where g lies entirely inside f."
     )
-    modes = [M(hint.format(m), mode=m) for m in MODES]
-    same_late = M(
-        "with an even-length kernel, 'same' is off by one: numpy starts the central part at "
-        "index (m - 1) // 2 of the 'full' result, not m // 2.",
-        lambda f, g: reference(f, g, "full")[len(g) // 2 : len(g) // 2 + len(f)],
-        when=lambda g, mode: mode == "same" and len(g) % 2 == 0,
-    )
-    return [*modes, same_late]
+    modes = [M(hint.format(m), mode=m, when=lambda case: _asked(case)) for m in MODES]
+    defaults = [
+        M(
+            f"called without `mode`, your function returns the '{m}' {what}: the default is "
+            f"mode='{default}' (def ...(f, g, mode='{default}')).",
+            mode=m,
+            when=lambda case: not _asked(case),
+        )
+        for m in MODES
+        if m != default
+    ]
+    full = lambda f, g: reference(f, g, "full")  # noqa: E731
+    return [
+        *modes,
+        *defaults,
+        M(
+            "your window is one off: your 'same' starts at m // 2 of the 'full' result, as MATLAB's "
+            "conv does; the exercise asks for NumPy's. " + SAME_WINDOW,
+            lambda f, g: full(f, g)[len(g) // 2 : len(g) // 2 + len(f)],
+            when=lambda g, mode: mode == "same" and len(g) % 2 == 0,
+        ),
+        M(
+            "your 'same' is the first n values of 'full' (the causal crop, as scipy.signal.lfilter "
+            "gives): 'same' keeps the central n values. " + SAME_WINDOW,
+            lambda f, g: full(f, g)[: len(f)],
+            when=lambda g, mode: mode == "same" and len(g) > 2,
+        ),
+        M(
+            "'valid' has n - m + 1 values (every position where g fits inside f, the last one "
+            "included); yours stops one early, as range(n - m) would.",
+            lambda f, g: full(f, g)[len(g) - 1 : len(f) - 1],
+            when=lambda mode: mode == "valid",
+        ),
+        M(
+            "'full' has n + m - 1 values (every shift where f and g overlap); your output drops the "
+            "last one, as a loop to n + m - 2 would.",
+            lambda f, g: full(f, g)[:-1],
+            when=lambda mode: mode == "full",
+        ),
+    ]
 
 
 check_convolve1d = exercise(
@@ -63,7 +106,7 @@ check_convolve1d = exercise(
             "(y[n] = sum_k f[k] g[n - k]); did you forget to reverse g?",
             lambda f, g, mode: _correlate(f, g, mode),
         ),
-        *_modes("convolution", _convolve),
+        *_modes("convolution", _convolve, "full"),
     ],
     doc='Check a student\'s ``convolve1d(f, g, mode="full")`` against :func:`numpy.convolve`.',
 )
@@ -84,7 +127,7 @@ check_correlate1d = exercise(
             "over f; did you slide in the opposite direction?",
             lambda expected: expected[::-1],
         ),
-        *_modes("correlation", _correlate),
+        *_modes("correlation", _correlate, "valid"),
     ],
     doc='Check a student\'s ``correlate1d(f, g, mode="valid")`` against :func:`numpy.correlate`.',
 )

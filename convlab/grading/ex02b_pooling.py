@@ -35,6 +35,9 @@ POOLING_SHORTCUTS = (
 )
 
 _pool = reference("convlab.functional", "max_pool2d", lambda f, x, k, s: f(x, k, s, return_indices=True))
+_pool_ceil = reference(
+    "convlab.functional", "max_pool2d", lambda f, x, k, s: f(x, k, s, 0, 1, True, return_indices=True)
+)
 
 
 # --------------------------------------------------------------------------- max_pool2d
@@ -68,6 +71,18 @@ def _last_maximum(x, kernel_size, stride, expected):
     r, c = flipped // w, flipped % w
     back = ((h - 1 - r) * w + (w - 1 - c))[..., ::-1, ::-1]
     return out, np.ascontiguousarray(back).astype(np.int64)
+
+
+def _index_times_height(x, expected):
+    """The mistake: flat index row * H + col, with the height where the width belongs."""
+    out, idx = expected
+    return out, (idx // x.shape[-1]) * x.shape[-2] + idx % x.shape[-1]
+
+
+def _partial(x, kernel_size, stride) -> bool:
+    """Whether the windows leave a remainder: a partial last window that ceil mode would keep."""
+    s = kernel_size if stride is None else stride
+    return any((n - kernel_size) % s for n in x.shape[-2:])
 
 
 def _pool_case(rng, shape, kernel_size, stride, integers=False):
@@ -106,7 +121,7 @@ check_max_pool2d = exercise(
             when=lambda stride, kernel_size: stride is None and kernel_size > 1,
         ),
         M(
-            "your indices count positions inside the window (a * k + b): they must be flat "
+            "your indices count positions inside the window (u * k + v): they must be flat "
             "positions in the whole H x W plane, h * W + w, so that unpooling can scatter the "
             "values back without knowing the windows.",
             _window_indices,
@@ -117,6 +132,19 @@ check_max_pool2d = exercise(
             "is a flat position h * W + w inside its own H x W plane (it restarts at 0 for every "
             "sample and channel).",
             _global_indices,
+        ),
+        M(
+            "your flat index multiplies the row by the height H: the index of pixel (row, col) in "
+            "an H x W plane is row * W + col, with the width W (the length of a row).",
+            _index_times_height,
+            when=lambda x: x.shape[-2] != x.shape[-1],
+        ),
+        M(
+            "you kept a partial last window (as ceil_mode=True would): without ceil mode the "
+            "output has H_out = floor((H - k) / s) + 1 rows, every window lies entirely inside "
+            "the input, and the rows and columns left over at the bottom/right are dropped.",
+            lambda x, kernel_size, stride: _pool_ceil(x, kernel_size, stride),
+            when=_partial,
         ),
         M(
             "on ties you keep the last maximum of the window: torch keeps the first one in "
@@ -171,6 +199,13 @@ def _scatter(grad_output, indices, input_shape, accumulate=True, per_plane=True)
     return dx.reshape(input_shape)
 
 
+def _repeated(indices) -> bool:
+    """Whether some pixel is the maximum of several windows (then a count differs from a mask)."""
+    n, c = np.shape(indices)[:2]
+    planes = np.asarray(indices).reshape(n * c, -1)
+    return any(len(np.unique(plane)) < plane.size for plane in planes)
+
+
 def _backward_case(rng, shape, kernel_size, stride) -> Case:
     x = rng.integers(0, 3, shape).astype(np.float64)  # ties, and maxima shared by windows
     _, idx = _pool(x, kernel_size, stride)
@@ -209,6 +244,22 @@ check_max_pool2d_backward = exercise(
             lambda grad_output, indices, input_shape: _scatter(grad_output, indices, input_shape, False),
         ),
         M(
+            "you marked each maximum with 1 (the mask of the maxima): the gradient that reaches a "
+            "maximum is the grad_output value of its window, dx[n, c].flat[index] += "
+            "grad_output[n, c, r, col] (summed over the windows it wins).",
+            lambda grad_output, indices, input_shape: _scatter(
+                np.ones_like(grad_output), indices, input_shape, False
+            ),
+        ),
+        M(
+            "you added 1 for each window a pixel wins (the count of its windows): the gradient that "
+            "reaches a maximum is the grad_output value of each of its windows, summed.",
+            lambda grad_output, indices, input_shape: _scatter(
+                np.ones_like(grad_output), indices, input_shape
+            ),
+            when=lambda indices: _repeated(indices),
+        ),
+        M(
             "you scatter into the whole flattened (N, C, H, W) array: the indices are positions "
             "inside each H x W plane, so sample n, channel c writes into dx[n, c] only.",
             lambda grad_output, indices, input_shape: _scatter(
@@ -233,15 +284,17 @@ check_max_pool2d_backward = exercise(
 # --------------------------------------------------------------------------- receptive_field
 
 
-def _field_variant(layers, *, jump_update=True, jump_first=False, padding=True, dilation=True):
-    """The recurrence with one step left out (the misconceptions)."""
+def _field_variant(
+    layers, *, jump_update=True, jump_first=False, padding=True, dilation=True, multiply=False, sign=-1
+):
+    """The recurrence with one step left out or changed (the misconceptions)."""
     size, jump, start = 1, 1, 0.0
     for k, s, p, d in layers:
         span = (d if dilation else 1) * (k - 1)
         if jump_first and jump_update:
             jump *= s
-        size += span * jump
-        start += (span / 2 - (p if padding else 0)) * jump
+        size = size * k if multiply else size + span * jump
+        start += (span / 2 + sign * (p if padding else 0)) * jump
         if jump_update and not jump_first:
             jump *= s
     return size, jump, start
@@ -249,6 +302,30 @@ def _field_variant(layers, *, jump_update=True, jump_first=False, padding=True, 
 
 def _any_layer(test):
     return lambda layers: any(test(*layer) for layer in layers)
+
+
+def _one_of_a_kind(mistakes: list[M]) -> list[M]:
+    """The misconceptions of a check of ``layers`` alone, each shown only where its value is its own.
+
+    Two mistakes that land on the same answer cannot be told apart by it: neither hint is shown
+    there (each would be false for the student who made the other one).
+    """
+
+    def value(m, layers):
+        try:
+            return m.compute(layers)
+        except Exception:
+            return None
+
+    def alone(layers, m, others):
+        own = value(m, layers)
+        applies = m.when is None or bool(m.when(layers))
+        return applies and own is not None and all(value(o, layers) != own for o in others)
+
+    return [
+        M(m.hint, m.compute, when=lambda layers, m=m: alone(layers, m, [o for o in mistakes if o is not m]))
+        for m in mistakes
+    ]
 
 
 def _random_layers(rng: np.random.Generator) -> Case:
@@ -259,12 +336,20 @@ def _random_layers(rng: np.random.Generator) -> Case:
     return Case(layers)
 
 
+_field = reference("convlab.arithmetic", "receptive_field")
+
+
+def _first_pixel(field):
+    size, jump, start = field
+    return size, jump, start - (size - 1) / 2
+
+
 CONV, POOL = (3, 1, 1, 1), (2, 2, 0, 1)
 VGG16_POOL5 = [CONV, CONV, POOL] * 2 + [CONV, CONV, CONV, POOL] * 3
 
 check_receptive_field = exercise(
     "receptive_field(layers)",
-    reference("convlab.arithmetic", "receptive_field"),
+    _field,
     [
         Case([CONV]),
         Case([CONV, CONV]),
@@ -276,38 +361,53 @@ check_receptive_field = exercise(
         Case([]),
     ],
     _random_layers,
-    [
-        M(
-            "the jump is never multiplied: after a layer of stride s, one step of the next layer "
-            "moves s times as many input pixels, so jump *= s after every layer, and each later "
-            "layer adds d(k-1) * jump pixels to the size (not d(k-1)).",
-            lambda layers: _field_variant(layers, jump_update=False),
-            when=_any_layer(lambda k, s, p, d: s > 1),
-        ),
-        M(
-            "you multiply the jump before using it: a layer's own stride does not change its own "
-            "field, so add d(k-1) * jump with the jump of the layers before it, then jump *= s.",
-            lambda layers: _field_variant(layers, jump_first=True),
-            when=_any_layer(lambda k, s, p, d: s > 1 and k > 1),
-        ),
-        M(
-            "the padding is ignored in the start offset: padding p shifts every window p pixels "
-            "to the left, so start moves by (d(k-1)/2 - p) * jump.",
-            lambda layers: _field_variant(layers, padding=False),
-            when=_any_layer(lambda k, s, p, d: p > 0),
-        ),
-        M(
-            "the dilation is ignored: a kernel of size k with dilation d spans d(k-1) + 1 pixels, "
-            "so use d(k-1) where an undilated kernel has k-1.",
-            lambda layers: _field_variant(layers, dilation=False),
-            when=_any_layer(lambda k, s, p, d: d > 1 and k > 1),
-        ),
-        M(
-            "your start is the first pixel of the field: start is the centre of output cell 0's "
-            "field, first pixel + (size - 1) / 2.",
-            lambda expected: (expected[0], expected[1], expected[2] - (expected[0] - 1) / 2),
-        ),
-    ],
+    _one_of_a_kind(
+        [
+            M(
+                "the jump is never multiplied: after a layer of stride s, one step of the next layer "
+                "moves s times as many input pixels, so jump *= s after every layer, and each later "
+                "layer adds d(k-1) * jump pixels to the size (not d(k-1)).",
+                lambda layers: _field_variant(layers, jump_update=False),
+                when=_any_layer(lambda k, s, p, d: s > 1),
+            ),
+            M(
+                "you multiply the jump before using it: a layer's own stride does not change its own "
+                "field, so add d(k-1) * jump with the jump of the layers before it, then jump *= s.",
+                lambda layers: _field_variant(layers, jump_first=True),
+                when=_any_layer(lambda k, s, p, d: s > 1 and k > 1),
+            ),
+            M(
+                "the padding is ignored in the start offset: padding p shifts every window p pixels "
+                "to the left, so start moves by (d(k-1)/2 - p) * jump.",
+                lambda layers: _field_variant(layers, padding=False),
+                when=_any_layer(lambda k, s, p, d: p > 0),
+            ),
+            M(
+                "the padding has the wrong sign in the start offset: padding p moves every window p "
+                "pixels to the left, so start += (d(k-1)/2 - p) * jump, minus p.",
+                lambda layers: _field_variant(layers, sign=1),
+                when=_any_layer(lambda k, s, p, d: p > 0),
+            ),
+            M(
+                "field sizes add, they do not multiply: each layer adds d(k-1) * jump pixels to the "
+                "size (size += d(k-1) * jump, jump the product of the strides before it), so two 3x3 "
+                "convolutions see 5 pixels, not 9.",
+                lambda layers: _field_variant(layers, multiply=True),
+                when=lambda layers: len(layers) > 1,
+            ),
+            M(
+                "the dilation is ignored: a kernel of size k with dilation d spans d(k-1) + 1 pixels, "
+                "so use d(k-1) where an undilated kernel has k-1.",
+                lambda layers: _field_variant(layers, dilation=False),
+                when=_any_layer(lambda k, s, p, d: d > 1 and k > 1),
+            ),
+            M(
+                "your start is the first pixel of the field: start is the centre of output cell 0's "
+                "field, first pixel + (size - 1) / 2.",
+                lambda layers: _first_pixel(_field(layers)),
+            ),
+        ]
+    ),
     doc="""Check ``receptive_field(layers) -> (size, jump, start)``.
 
     ``layers`` is a list of ``(kernel, stride, padding, dilation)`` int tuples, input side first;

@@ -24,6 +24,27 @@ def _random_matrix(rng: np.random.Generator) -> Case:
 
 _K33 = np.arange(1.0, 10.0).reshape(3, 3)
 
+
+def _sizes(input_size) -> tuple[int, int]:
+    return tuple(int(n) for n in np.broadcast_to(input_size, 2))
+
+
+def _matrix(input_size, kernel, stride, padding, *, flat_bounds=False, row_step=None):
+    """The matrix built tap by tap, with the switches of two indexing mistakes."""
+    h, w = _sizes(input_size)
+    kh, kw = kernel.shape
+    ho, wo = (h + 2 * padding - kh) // stride + 1, (w + 2 * padding - kw) // stride + 1
+    matrix = np.zeros((ho * wo, h * w), dtype=kernel.dtype)
+    step = w if row_step is None else row_step(h, w)
+    for r, c, u, v in np.ndindex(ho, wo, kh, kw):
+        row, col = r * stride + u - padding, c * stride + v - padding
+        flat = row * step + col
+        inside = 0 <= flat < h * w if flat_bounds else 0 <= row < h and 0 <= col < w
+        if inside:
+            matrix[r * wo + c, flat] = kernel[u, v]
+    return matrix
+
+
 check_conv_matrix = exercise(
     "conv_matrix(input_size, kernel, stride=1, padding=0)",
     reference("convlab.matrix", "conv_matrix"),
@@ -38,8 +59,8 @@ check_conv_matrix = exercise(
     [
         M(
             "your matrix applies the flipped kernel (a true convolution): deep-learning layers slide "
-            "the kernel as it is, row r of C holds kernel[a, b] at the column of input pixel "
-            "(s*i + a - p, s*j + b - p).",
+            "the kernel as it is, the row of output pixel (r, c) holds kernel[u, v] in the column of "
+            "input pixel (s*r + u - p, s*c + v - p).",
             kernel=lambda kernel: np.ascontiguousarray(kernel[::-1, ::-1]),
         ),
         M(
@@ -56,8 +77,32 @@ check_conv_matrix = exercise(
             padding=0,
         ),
         M(
-            "the stride is missing: with stride s, output pixel (i, j) reads the window starting at "
-            "(s*i - p, s*j - p).",
+            "taps on the left/right padding landed in the neighbouring row: you kept an entry when "
+            "its flat column row * W + col fell inside 0..H*W - 1; check 0 <= row < H and "
+            "0 <= col < W separately and leave out the taps that fall on the padding.",
+            lambda input_size, kernel, stride, padding: _matrix(
+                input_size, kernel, stride, padding, flat_bounds=True
+            ),
+            when=lambda padding: padding > 0,
+        ),
+        M(
+            "the kernel's rows and columns are swapped (kernel.T): the row of output pixel (r, c) "
+            "holds kernel[u, v], row u and column v of the kernel, in the column of input pixel "
+            "(s*r + u - p, s*c + v - p).",
+            kernel=lambda kernel: np.ascontiguousarray(kernel.T),
+            when=lambda kernel: kernel.shape[0] == kernel.shape[1],
+        ),
+        M(
+            "the column of input pixel (row, col) is row * W + col, with the width W (a row of the "
+            "flattened image holds W pixels); you multiplied the row by the height H.",
+            lambda input_size, kernel, stride, padding: _matrix(
+                input_size, kernel, stride, padding, row_step=lambda h, w: h
+            ),
+            when=lambda input_size: len(set(_sizes(input_size))) > 1,
+        ),
+        M(
+            "the stride is missing: with stride s, output pixel (r, c) reads the window starting at "
+            "(s*r - p, s*c - p).",
             stride=1,
         ),
     ],
@@ -86,6 +131,17 @@ def _random_backward(rng: np.random.Generator) -> Case:
 
 
 _backward = reference("convlab.autograd", "conv2d_backward")
+_transpose = reference("convlab.functional", "conv_transpose2d")
+
+
+def _stride_one_dx(grad_output, w, padding):
+    """dx with the stride forgotten: the full convolution of grad_output, cropped by the padding."""
+    return _transpose(grad_output, w, None, 1, padding)
+
+
+def _reached(size, k, stride, padding):
+    """How many rows of x (with its padding cropped) the windows reach."""
+    return (size + 2 * padding - k) // stride * stride + k - 2 * padding
 
 
 _rng = np.random.default_rng(4)
@@ -129,6 +185,49 @@ check_conv2d_backward = exercise(
                 ]
             ),
             part=1,
+        ),
+        M(
+            "dw is flipped: dw[f, q, u, v] sums delta[n, f, r, c] * x_pad[n, q, s*r + u, s*c + v] over "
+            "n, r and c (a correlation of the padded input with grad_output, as in the forward pass), "
+            "with no 180-degree rotation.",
+            lambda expected: np.ascontiguousarray(expected[1][..., ::-1, ::-1]),
+            part=1,
+        ),
+        M(
+            "dw has the layout of w, (C_out, C_in, kh, kw): dw[f, q] pairs output channel f with "
+            "input channel q; yours has the two channel axes the other way round.",
+            lambda expected: np.ascontiguousarray(expected[1].transpose(1, 0, 2, 3)),
+            part=1,
+        ),
+        M(
+            "with stride s, grad_output[r, c] goes back to the window at (s*r - p, s*c - p): insert "
+            "s - 1 zeros between the rows and columns of grad_output before the full convolution "
+            "with the flipped kernel (or stamp w at (s*r, s*c) for every grad_output[r, c]).",
+            lambda grad_output, w, padding: _stride_one_dx(grad_output, w, padding),
+            when=lambda grad_output, stride: stride > 1 and max(grad_output.shape[2:]) > 1,
+            part=0,
+        ),
+        M(
+            "dx must have the shape of x: the rows/columns at the bottom/right that no window "
+            "reaches (when H + 2p - kh is not a multiple of s) get gradient 0; add them (they are "
+            "the output_padding, (H + 2p - kh) % s, of the transposed convolution).",
+            lambda x, w, stride, padding, expected: expected[0][
+                :,
+                :,
+                : _reached(x.shape[2], w.shape[2], stride, padding),
+                : _reached(x.shape[3], w.shape[3], stride, padding),
+            ],
+            when=lambda x, w, stride, padding: (
+                (x.shape[2] + 2 * padding - w.shape[2]) % stride
+                or (x.shape[3] + 2 * padding - w.shape[3]) % stride
+            ),
+            part=0,
+        ),
+        M(
+            "db is a sum, not a mean: every output pixel of every sample adds b[f] once, so "
+            "db[f] = grad_output[:, f].sum() over N, H_out and W_out.",
+            lambda grad_output: grad_output.mean(axis=(0, 2, 3)),
+            part=2,
         ),
         M(_DB, lambda grad_output: grad_output.sum(axis=(2, 3)), part=2),
         M(_DB, lambda grad_output: grad_output.sum(axis=0), part=2),

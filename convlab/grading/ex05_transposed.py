@@ -70,12 +70,12 @@ check_conv_transpose2d = exercise(
         M(
             "the kernel is not flipped in the zero-insertion view: after inserting s - 1 zeros and "
             "padding by k - p - 1, convolve with the kernel rotated by 180 degrees (or stamp the "
-            "kernel as it is: output[s*i + a, s*j + b] += x[i, j] * w[a, b]).",
+            "kernel as it is: output[s*r + u, s*c + v] += x[r, c] * w[u, v]).",
             w=lambda w: np.ascontiguousarray(w[..., ::-1, ::-1]),
         ),
         M(
             "the weight channels are swapped: a transposed convolution's weight is "
-            "(C_in, C_out, kh, kw), so input channel c stamps w[c, f] onto output channel f.",
+            "(C_in, C_out, kh, kw), so input channel q stamps w[q, f] onto output channel f.",
             w=lambda w: np.ascontiguousarray(w.transpose(1, 0, 2, 3)),
         ),
         M(
@@ -87,6 +87,39 @@ check_conv_transpose2d = exercise(
             "`output_padding` is missing: it adds that many rows/columns at the bottom/right.",
             output_padding=0,
         ),
+        M(
+            "between neighbouring input pixels insert s - 1 zeros, so that they land s apart, not s "
+            "zeros: your output is the transposed convolution at stride s + 1.",
+            stride=lambda stride: stride + 1,
+        ),
+        M(
+            "the padding is cropped from one side only: a transposed convolution with padding p "
+            "removes p rows at the top and p at the bottom, p columns at the left and p at the right.",
+            lambda x, w, stride, padding, output_padding: _transpose(x, w, stride, 0, output_padding)[
+                :, :, padding:, padding:
+            ],
+            when=lambda padding: padding > 0,
+        ),
+        M(
+            "padding in a transposed convolution removes rows and columns (it is the padding of the "
+            "forward convolution it transposes): crop the full stamped result by p on every side; "
+            "yours is enlarged by p zeros instead.",
+            lambda x, w, stride, padding, output_padding: np.pad(
+                _transpose(x, w, stride, 0, output_padding), ((0, 0), (0, 0), (padding,) * 2, (padding,) * 2)
+            ),
+            when=lambda padding: padding > 0,
+        ),
+        M(
+            "the `output_padding` rows and columns are not all zeros: they continue the stamped result "
+            "past the bottom/right crop. Crop p rows at the top and keep the next H_out rows, "
+            "full[p : p + H_out], and the same for the columns (only rows past the end of the stamped "
+            "result are zeros).",
+            lambda x, w, stride, padding, output_padding: np.pad(
+                _transpose(x, w, stride, padding, 0),
+                ((0, 0), (0, 0), (0, output_padding), (0, output_padding)),
+            ),
+            when=lambda padding, output_padding: padding > 0 and output_padding > 0,
+        ),
     ],
     doc="""Check ``conv_transpose2d(x, w, stride=1, padding=0, output_padding=0)``.
 
@@ -97,13 +130,13 @@ check_conv_transpose2d = exercise(
 )
 
 
-def _tf_wrong_side(x, filters, output_shape, strides, padding):
-    """TensorFlow's transposed convolution with the odd padding pixel cropped from the start."""
+def _tf_wrong_side(x, filters, output_shape, strides, padding, top=lambda total: -(-total // 2)):
+    """TensorFlow's transposed convolution cropped ``top(total)`` from the start (the odd pixel first)."""
     (n, h, w, _), (kh, kw, c_out, _) = x.shape, filters.shape
     full = _tf(x, filters, (n, (h - 1) * strides + kh, (w - 1) * strides + kw, c_out), strides, "VALID")
     full = np.pad(full, ((0, 0), (0, strides), (0, strides), (0, 0)))
     sizes = ((h, kh, output_shape[1]), (w, kw, output_shape[2])) if padding == "SAME" else ()
-    top, left = (-(-max((i - 1) * strides + k - o, 0) // 2) for i, k, o in sizes) if sizes else (0, 0)
+    top, left = (top(max((i - 1) * strides + k - o, 0)) for i, k, o in sizes) if sizes else (0, 0)
     return full[:, top : top + output_shape[1], left : left + output_shape[2], :]
 
 
@@ -149,12 +182,21 @@ check_tf_conv2d_transpose = exercise(
             _tf_wrong_side,
         ),
         M(
+            "'SAME' crops floor(P / 2) rows at the top, with P = (h - 1)s + kh - H_out the total "
+            "padding (and floor(P / 2) columns at the left); you kept the top-left corner of the full "
+            "result, which is the 'VALID' crop.",
+            lambda x, filters, output_shape, strides, padding: _tf_wrong_side(
+                x, filters, output_shape, strides, padding, top=lambda total: 0
+            ),
+            when=lambda padding: padding == "SAME",
+        ),
+        M(
             "the filter channels are swapped: TensorFlow's conv2d_transpose filters are "
             "(kh, kw, C_out, C_in), output channels first.",
             filters=lambda filters: np.ascontiguousarray(filters.transpose(0, 1, 3, 2)),
         ),
         M(
-            "the kernel is flipped: stamp filters[a, b] at output (s*i + a, s*j + b) as it is "
+            "the kernel is flipped: stamp filters[u, v] at output (s*r + u, s*c + v) as it is "
             "(the flip appears only in the zero-insertion view).",
             filters=lambda filters: np.ascontiguousarray(filters[::-1, ::-1]),
         ),

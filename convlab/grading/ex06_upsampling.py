@@ -28,6 +28,27 @@ def _resample(x, size, coords: Callable):
     return out.astype(x.dtype)
 
 
+def _bilinear(x, size, align_corners, *, coords=None, swap=False, rounded=False):
+    """Bilinear resampling as PyTorch does it, with switches for three mistakes."""
+    out = x.astype(np.float64)
+    for axis, m in ((2, size[0]), (3, size[1])):
+        n = out.shape[axis]
+        t = np.arange(m, dtype=np.float64)
+        if coords is not None:
+            src = coords(t, n, m)
+        elif align_corners:
+            src = t * (n - 1) / (m - 1) if m > 1 else np.zeros(m)
+        else:
+            src = np.maximum((t + 0.5) * n / m - 0.5, 0)
+        i0 = np.clip(np.round(src) if rounded else np.floor(src), 0, n - 1).astype(int)
+        i1 = np.minimum(i0 + 1, n - 1)
+        lam = (src - i0).reshape([m if a == axis else 1 for a in range(4)])
+        if swap:
+            lam = 1 - lam
+        out = np.take(out, i0, axis=axis) * (1 - lam) + np.take(out, i1, axis=axis) * lam
+    return out.astype(x.dtype)
+
+
 def _random_image(rng: np.random.Generator) -> Case:
     n, c, h, w = (int(v) for v in (*rng.integers(1, 3, size=2), *rng.integers(1, 7, size=2)))
     size = tuple(int(v) for v in rng.integers(1, 13, size=2))
@@ -71,6 +92,29 @@ check_interpolate_bilinear = exercise(
             lambda x, size: _resample(x, size, lambda o, n, m: (o + 0.5) * (n / m) - 0.5),
             when=lambda align_corners: not align_corners,
         ),
+        M(
+            "the two weights are swapped: the nearer pixel gets the larger weight, "
+            "(1 - λ) x[i0] + λ x[i1] with i0 = floor(src) and λ = src - i0.",
+            lambda x, size, align_corners: _bilinear(x, size, align_corners, swap=True),
+        ),
+        M(
+            "i0 is floor(src), the pixel at or before the sample point, not round(src): past each "
+            "half pixel round() picks the next pixel and the weight src - i0 turns negative.",
+            lambda x, size, align_corners: _bilinear(x, size, align_corners, rounded=True),
+        ),
+        M(
+            "the scale is in / out (input pixels per output pixel): src = (dst + 0.5) * in / out - 0.5; "
+            "you used out / in.",
+            lambda x, size: _bilinear(
+                x, size, False, coords=lambda t, n, m: np.maximum((t + 0.5) * m / n - 0.5, 0)
+            ),
+            when=lambda align_corners: not align_corners,
+        ),
+        M(
+            "`size` is (H_out, W_out), rows first; your output is resized to (W_out, H_out).",
+            lambda x, size, align_corners: _bilinear(x, (size[1], size[0]), align_corners),
+            when=lambda size: size[0] != size[1],
+        ),
     ],
     doc="""Check ``interpolate_bilinear(x, size, align_corners=False)`` against bilinear ``F.interpolate``.
 
@@ -106,6 +150,22 @@ def _unpool_with(place: Callable) -> Callable:
     return compute
 
 
+def _corner(x, output_size):
+    out = np.zeros((*x.shape[:2], *output_size), dtype=x.dtype)
+    h, w = x.shape[2:]
+    out[:, :, 0 : 2 * h : 2, 0 : 2 * w : 2] = x
+    return out
+
+
+def _unpool_flat(x, indices, output_size):
+    """Per-plane indices scattered into the whole flattened (N, C, H_out, W_out) array."""
+    out = np.zeros((*x.shape[:2], *output_size), dtype=x.dtype)
+    flat = out.reshape(-1)
+    for a, b in np.ndindex(*x.shape[:2]):
+        flat[indices[a, b].ravel()] = x[a, b].ravel()
+    return out
+
+
 def _repeat(x, output_size):
     up, out = x.repeat(2, axis=2).repeat(2, axis=3), np.zeros((*x.shape[:2], *output_size), dtype=x.dtype)
     h, w = min(up.shape[2], output_size[0]), min(up.shape[3], output_size[1])
@@ -131,6 +191,18 @@ check_max_unpool2d = exercise(
             "max-unpooling puts each value back at the one position its index records and zeros "
             "everywhere else.",
             _repeat,
+        ),
+        M(
+            "each value goes to the position its index records (row = index // W_out, col = "
+            "index % W_out in the output_size plane), not to the top-left corner of its window.",
+            lambda x, output_size: _corner(x, output_size),
+        ),
+        M(
+            "the indices are positions inside each H_out x W_out plane: sample n, channel c writes "
+            "into out[n, c] only (scatter per plane, e.g. np.put_along_axis on an (N, C, H_out*W_out) "
+            "array), not into the whole flattened array.",
+            _unpool_flat,
+            when=lambda x: x.shape[0] * x.shape[1] > 1,
         ),
         M(
             "the indices are decoded in column-major order: an index is row * W_out + col, so "
@@ -185,6 +257,12 @@ check_pixel_shuffle = exercise(
     ],
     _random_shuffle,
     [
+        M(
+            "a plain reshape does not interleave the channels: reshape to (N, C, r, r, H, W), move "
+            "the axes to (N, C, H, r, W, r) with transpose, then reshape to (N, C, H*r, W*r).",
+            lambda x, r: x.reshape(x.shape[0], x.shape[1] // (r * r), x.shape[2] * r, x.shape[3] * r),
+            when=lambda r: r > 1,
+        ),
         M(
             "the channel order is wrong: channel c*r*r + i*r + j (output channel first, then the "
             "sub-pixel row i, then column j) goes to out[c, h*r + i, w*r + j]; you read the channels "

@@ -119,6 +119,12 @@ check_convolutionalize = exercise(
             linear=_linear_with(lambda w, c, kh, kw: w.reshape(-1, c, kw, kh).transpose(2, 3)),
         ),
         M(
+            "the kernel is flipped: nn.Conv2d computes a correlation (no flip), so its weight is "
+            "linear.weight reshaped to (out, C, kh, kw) as it is.",
+            linear=_linear_with(lambda w, c, kh, kw: w.reshape(-1, c, kh, kw).flip(2, 3)),
+            when=lambda kernel_size: _pair(kernel_size) != (1, 1),
+        ),
+        M(
             "the bias is missing: copy linear.bias into the convolution's bias.",
             linear=_linear_with(bias=False),
         ),
@@ -158,6 +164,12 @@ check_bilinear_kernel = exercise(
             when=lambda factor: factor % 2 == 0,
         ),
         M(
+            "the tent's centre is (K - 1) / 2, which is f - 1/2 for the even kernel size K = 2f; "
+            "K // 2 = f puts it half a pixel to the right.",
+            lambda channels, factor: _tent(channels, factor, 2 * factor, factor),
+            when=lambda factor: factor % 2 == 0,
+        ),
+        M(
             "the kernel size is 2f - f % 2 (2f for even f, 2f - 1 for odd f): an odd factor needs "
             "an odd kernel so the tent has a centre pixel.",
             lambda channels, factor: _tent(channels, factor, 2 * factor, factor - 0.5),
@@ -179,9 +191,13 @@ def _per_class(pred, target, num_classes):
     return inter, area - inter, area
 
 
-def _over_all_classes(absent: float):
+def _over_all_classes(absent: float | None):
+    """The mean IoU with a class absent from both maps counted as ``absent`` (left out if None)."""
+
     def compute(pred, target, num_classes):
         inter, union, _ = _per_class(pred, target, num_classes)
+        if absent is None:
+            return float((inter[union > 0] / union[union > 0]).mean())
         return float(np.where(union > 0, inter / np.maximum(union, 1), absent).mean())
 
     return compute
@@ -190,6 +206,23 @@ def _over_all_classes(absent: float):
 def _dice(pred, target, num_classes):
     inter, union, total = _per_class(pred, target, num_classes)
     return float((2 * inter[union > 0] / total[union > 0]).mean())
+
+
+def _pooled(pred, target, num_classes):
+    inter, union, _ = _per_class(pred, target, num_classes)
+    return float(inter.sum() / union.sum())
+
+
+def _target_classes(pred, target, num_classes):
+    inter, union, _ = _per_class(pred, target, num_classes)
+    present = np.isin(np.arange(num_classes), target)
+    return float((inter[present] / union[present]).mean())
+
+
+def _per_image(pred, target, num_classes):
+    return float(
+        np.mean([_over_all_classes(None)(p, t, num_classes) for p, t in zip(pred, target, strict=True)])
+    )
 
 
 def _random_maps(rng: np.random.Generator) -> Case:
@@ -213,7 +246,7 @@ check_mean_iou = exercise(
     [
         Case(np.array([[0, 0, 1], [1, 2, 2], [2, 2, 2]]), _TARGET, 3),
         Case(_TARGET.copy(), _TARGET, 3),
-        Case(np.array([[0, 1, 1], [1, 1, 0], [0, 0, 1]]), np.array([[0, 1, 1], [1, 0, 0], [0, 0, 0]]), 4),
+        Case(np.array([[0, 1, 1], [1, 1, 0], [0, 2, 1]]), np.array([[0, 1, 1], [1, 0, 0], [0, 0, 0]]), 4),
         Case(
             np.array([[[0, 3], [3, 3]], [[0, 0], [3, 1]]]), np.array([[[0, 3], [1, 3]], [[0, 0], [3, 3]]]), 5
         ),
@@ -222,6 +255,29 @@ check_mean_iou = exercise(
     [
         M(_ABSENT.format(0), _over_all_classes(0.0)),
         M(_ABSENT.format(1), _over_all_classes(1.0)),
+        M(
+            "your value is the total intersection over the total union of all classes (which "
+            "weights each class by the area of its union); the mean IoU is the plain mean of the "
+            "per-class IoUs.",
+            lambda pred, target, num_classes: _pooled(pred, target, num_classes),
+        ),
+        M(
+            "the union is |A| + |B| - |A∩B|: you forgot to subtract the intersection (each of your "
+            "per-class values is half the Dice coefficient).",
+            lambda pred, target, num_classes: _dice(pred, target, num_classes) / 2,
+        ),
+        M(
+            "a class that is predicted but absent from the target has IoU 0 and counts in the mean: "
+            "average over the classes present in pred or target, not only over those in the target.",
+            _target_classes,
+            when=lambda pred, target: bool(np.setdiff1d(pred, target).size),
+        ),
+        M(
+            "the IoU counts the pixels of the whole batch together; you computed it per image and "
+            "averaged the images' values.",
+            _per_image,
+            when=lambda pred: np.ndim(pred) == 3 and len(pred) > 1,
+        ),
         M(
             "your value is the pixel accuracy (the share of correct pixels), not the mean IoU.",
             lambda pred, target: float((pred == target).mean()),
@@ -241,24 +297,60 @@ check_mean_iou = exercise(
 )
 
 
-def _compose(layers, *, padding=True, transposed_sign=1.0, centre=lambda k: (k - 1) / 2):
+def _compose(
+    layers,
+    *,
+    padding=True,
+    transposed_sign=1.0,
+    centre=lambda k: (k - 1) / 2,
+    jump=True,
+    as_conv=False,
+    sign=1,
+):
     """``crop_offset`` written out, with switches for the common mistakes."""
     a, b = 1.0, 0.0
     for kind, k, s, p in layers:
         p = p if padding else 0
-        if kind == "transposed":
-            a, b = a / s, b + transposed_sign * a * (p - centre(k)) / s
+        scale = a if jump else 1.0
+        if kind == "transposed" and not as_conv:
+            a, b = a / s, b + transposed_sign * scale * (p - centre(k)) / s
         else:
-            a, b = a * s, b + a * (centre(k) - p)
-    return -b
+            a, b = a * s, b + scale * (centre(k) - p)
+    return -sign * b
 
 
-def _offset_bug(**switches):
+def _offset_bug(rounded=False, **switches):
+    """The offset with one mistake; ``rounded``: as the exercise's ``int(round(...))`` returns it."""
+
     def compute(layers):
         value = _compose(layers, **switches)
-        return int(round(value)) if value == round(value) else value
+        return int(round(value)) if rounded or value == round(value) else value
 
     return compute
+
+
+def _one_of_a_kind(mistakes: list[M]) -> list[M]:
+    """The misconceptions of a check of ``layers`` alone, each shown only where its value is its own.
+
+    Two mistakes that land on the same answer cannot be told apart by it: neither hint is shown
+    there (each would be false for the student who made the other one).
+    """
+
+    def value(m, layers):
+        try:
+            return m.compute(layers)
+        except Exception:
+            return None
+
+    def alone(layers, m, others):
+        own = value(m, layers)
+        applies = m.when is None or bool(m.when(layers))
+        return applies and own is not None and all(value(o, layers) != own for o in others)
+
+    return [
+        M(m.hint, m.compute, when=lambda layers, m=m: alone(layers, m, [o for o in mistakes if o is not m]))
+        for m in mistakes
+    ]
 
 
 _POOL = ("pool", 2, 2, 0)
@@ -294,22 +386,43 @@ check_crop_offset = exercise(
         Case(_UP2 + [("transposed", 32, 16, 0)]),
     ],
     _random_layers,
-    [
-        M(
-            "the padding was ignored: a convolution padded by p puts output cell 0 at "
-            "(k - 1)/2 - p, p pixels further up and left (and a transposed one p pixels the other way).",
-            _offset_bug(padding=False),
-        ),
-        M(
-            "the transposed layer's shift has the wrong sign: it inverts the forward map, so cell x "
-            "of its output sits at (x + p - (k - 1)/2) / s of its input.",
-            _offset_bug(transposed_sign=-1.0),
-        ),
-        M(
-            "the window's centre is at (k - 1)/2 (pixel centres 0, 1, ..., k - 1), not at k/2.",
-            _offset_bug(centre=lambda k: k / 2),
-        ),
-    ],
+    _one_of_a_kind(
+        [
+            M(
+                "the padding was ignored: a convolution padded by p puts output cell 0 at "
+                "(k - 1)/2 - p, p pixels further up and left (and a transposed one p pixels the other way).",
+                _offset_bug(padding=False),
+            ),
+            M(
+                "the transposed layer's shift has the wrong sign: it inverts the forward map, so cell x "
+                "of its output sits at (x + p - (k - 1)/2) / s of its input.",
+                _offset_bug(transposed_sign=-1.0),
+            ),
+            M(
+                "each layer's shift is measured in the pixels of its own input: multiply it by the "
+                "product of the strides of the layers before it (b += a * ((k - 1)/2 - p), with a the "
+                "running product of the strides) before adding it.",
+                _offset_bug(jump=False, rounded=True),
+            ),
+            M(
+                "your offset has the opposite sign: pixel o + y of the last map describes input pixel y, "
+                "so o is minus the input coordinate of the map's pixel 0 (FCN-32s: pixel 0 sits at -19, "
+                "o = 19).",
+                _offset_bug(sign=-1, rounded=True),
+            ),
+            M(
+                "the transposed layer is treated like a convolution: it inverts its forward map, so it "
+                "divides the scale by s and its shift is (p - (k - 1)/2) / s in its input's pixels; it "
+                "does not multiply by s.",
+                _offset_bug(as_conv=True, rounded=True),
+                when=lambda layers: any(kind == "transposed" for kind, *_ in layers),
+            ),
+            M(
+                "the window's centre is at (k - 1)/2 (pixel centres 0, 1, ..., k - 1), not at k/2.",
+                _offset_bug(centre=lambda k: k / 2),
+            ),
+        ]
+    ),
     doc="""Check ``crop_offset(layers) -> int``.
 
     ``layers`` is a sequence of ``(kind, kernel, stride, padding)`` with kind ``"conv"``, ``"pool"``
@@ -374,6 +487,13 @@ def _fuse_bug(order=False, corner="top-left"):
     return compute
 
 
+def _fuse_uncropped(score_fr, score_pool4, score_pool3, up2, up2_pool4, up8):
+    with torch.no_grad():
+        s = up2(score_fr)[..., : score_pool4.shape[-2], : score_pool4.shape[-1]] + score_pool4
+        s = up2_pool4(s)[..., : score_pool3.shape[-2], : score_pool3.shape[-1]] + score_pool3
+        return up8(s)
+
+
 def _fuse_no_pool3(score_fr, score_pool4, score_pool3, up2, up2_pool4, up8, size):
     with torch.no_grad():
         s = up2(score_fr)[..., : score_pool4.shape[-2], : score_pool4.shape[-1]] + score_pool4
@@ -402,6 +522,12 @@ check_fcn8s_fuse = exercise(
             "the crops take the centre of the larger map: in the course's FCN every map is aligned at "
             "the top-left corner (crop offset 0), so crop with x[..., :h, :w].",
             _fuse_bug(corner="centre"),
+        ),
+        M(
+            "the final map is up8(...) cropped to the input: crop it to `size` with "
+            "[..., :size[0], :size[1]] (the stride-8 map covers a multiple of 8 pixels).",
+            _fuse_uncropped,
+            when=lambda score_pool3, size: tuple(8 * n for n in score_pool3.shape[-2:]) != tuple(size),
         ),
         M(
             "score_pool3 is missing from the sum: the 1/8 scores are up2_pool4(fused 1/16 scores) "

@@ -574,8 +574,9 @@ def arithmetic_cases_figure(*, transposed: bool = False, dpi: float = 80) -> Fig
 
     Notes
     -----
-    Direct: :math:`o = \\lfloor (i + 2p - k)/s \\rfloor + 1`; transposed:
-    :math:`o' = s(i' - 1) + a + k - 2p` with :math:`a = (i + 2p - k) \\bmod s`.
+    Direct: :math:`o = \\lfloor (i + 2p - k)/s \\rfloor + 1`; transposed (its partner, which
+    takes size :math:`o` back to size :math:`i`): :math:`i = s(o - 1) + a + k - 2p` with
+    :math:`a = (i + 2p - k) \\bmod s`.
 
     Examples
     --------
