@@ -238,7 +238,7 @@ def train(
         work, ``1`` avoids the stall of torch's default: its threads wait for each other at every
         operation, so one thread that loses its core to another process holds up the rest. On
         the course's two-core build machine, with one core kept busy by another process, an
-        epoch took about 8 times longer with 2 threads than with 1; with both cores idle 2
+        epoch took 6 to 8 times longer with 2 threads than with 1; with both cores idle 2
         threads were about 1.5 times faster (``scripts/fcn_threads.py`` measures both).
 
     Returns
