@@ -251,6 +251,11 @@ def per_class_iou(pred: Any, target: Any, num_classes: int, ignore_index: int | 
 
 
 def _iou_from_confusion(m: np.ndarray) -> np.ndarray:
+    """Per-class IoU ``(K,)`` of a confusion matrix (rows true); NaN where the union is empty.
+
+    The one place the IoU rule lives: :func:`per_class_iou`, :func:`mean_iou`,
+    :func:`frequency_weighted_iou` and :func:`convlab.training.scores_from_confusion` use it.
+    """
     tp = np.diag(m).astype(np.float64)
     union = m.sum(axis=0) + m.sum(axis=1) - tp
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -24,7 +24,7 @@ from torch.nn import functional as F
 
 from convlab._validate import check_nonnegative, check_positive
 from convlab.data import IGNORE_INDEX
-from convlab.metrics import confusion_matrix
+from convlab.metrics import _iou_from_confusion, confusion_matrix
 
 __all__ = ["TrainHistory", "train", "evaluate", "scores_from_confusion", "predict", "autocast_dtype"]
 
@@ -155,6 +155,24 @@ def _autocast(device: torch.device, dtype: torch.dtype | None):
     return torch.autocast(device.type, dtype=dtype)
 
 
+@contextlib.contextmanager
+def _threads(num_threads: int | None):
+    """Run the block with ``torch.set_num_threads(num_threads)``, then restore the previous count."""
+    if num_threads is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(num_threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _check_threads(num_threads: object) -> int | None:
+    return None if num_threads is None else check_positive(num_threads, "num_threads")
+
+
 def _check_rates(lr: object, weight_decay: object) -> None:
     for name, value in (("lr", lr), ("weight_decay", weight_decay)):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
@@ -179,6 +197,7 @@ def train(
     seed: int = 0,
     progress: bool | str = True,
     ignore_index: int = IGNORE_INDEX,
+    num_threads: int | None = None,
 ) -> TrainHistory:
     """Train a segmentation network with per-pixel cross-entropy; report loss, mIoU and images/s.
 
@@ -213,6 +232,14 @@ def train(
         epoch (loss, validation mIoU, seconds), which every front end shows; ``False``: silence.
     ignore_index : int, default 255
         Target label left out of the loss and the metrics (:func:`convlab.data.ignore_boundaries`).
+    num_threads : int, optional
+        CPU threads for torch during the call (:func:`torch.set_num_threads`; the previous count
+        is restored afterwards). Default: leave torch's setting. On a small CPU shared with other
+        work, ``1`` avoids the stall of torch's default: its threads wait for each other at every
+        operation, so one thread that loses its core to another process holds up the rest. On
+        the course's two-core build machine, with one core kept busy by another process, an
+        epoch took 6 to 8 times longer with 2 threads than with 1; with both cores idle 2
+        threads were about 1.5 times faster (``scripts/fcn_threads.py`` measures both).
 
     Returns
     -------
@@ -223,7 +250,8 @@ def train(
     TypeError
         If ``amp`` or ``channels_last`` is not None/bool, or the data has the wrong type.
     ValueError
-        If ``epochs``, ``batch_size`` or ``lr`` is out of range or the data has the wrong shape.
+        If ``epochs``, ``batch_size``, ``num_threads`` or ``lr`` is out of range or the data has
+        the wrong shape.
 
     See Also
     --------
@@ -253,6 +281,7 @@ def train(
     seed = check_nonnegative(seed, "seed")
     ignore_index = check_nonnegative(ignore_index, "ignore_index")
     _check_rates(lr, weight_decay)
+    num_threads = _check_threads(num_threads)
     device, amp_dtype, use_cl = _resolve(device, amp, channels_last)
     images, masks = _as_tensors(train_data, "train_data")
     val = _as_tensors(val_data, "val_data") if val_data is not None else None
@@ -260,6 +289,44 @@ def train(
     if val is not None and k is None:
         raise ValueError("`num_classes` is needed for validation when the model has no `num_classes`")
 
+    _progress(epochs, progress, check_only=True)
+    with _threads(num_threads):
+        return _train(
+            model,
+            images,
+            masks,
+            val,
+            k,
+            epochs,
+            lr,
+            batch_size,
+            weight_decay,
+            device,
+            amp_dtype,
+            use_cl,
+            seed,
+            progress,
+            ignore_index,
+        )
+
+
+def _train(
+    model,
+    images,
+    masks,
+    val,
+    k,
+    epochs,
+    lr,
+    batch_size,
+    weight_decay,
+    device,
+    amp_dtype,
+    use_cl,
+    seed,
+    progress,
+    ignore_index,
+) -> TrainHistory:
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     memory_format = torch.channels_last if use_cl else torch.contiguous_format
@@ -328,10 +395,10 @@ def train(
     return history
 
 
-def _progress(epochs: int, enabled: bool | str):
+def _progress(epochs: int, enabled: bool | str, check_only: bool = False):
     if not (isinstance(enabled, bool) or enabled == "print"):
         raise TypeError(f"`progress` must be True, False or 'print'; got progress={enabled!r}")
-    if enabled is not True:
+    if check_only or enabled is not True:
         return None
     from tqdm.auto import tqdm
 
@@ -362,7 +429,13 @@ def _scores(model: nn.Module, images: torch.Tensor, batch_size: int, device, amp
 
 
 def predict(
-    model: nn.Module, images: Any, *, batch_size: int = 32, device=None, amp: bool | None = None
+    model: nn.Module,
+    images: Any,
+    *,
+    batch_size: int = 32,
+    device=None,
+    amp: bool | None = None,
+    num_threads: int | None = None,
 ) -> np.ndarray:
     """Predicted class of every pixel: ``argmax`` of the model's scores.
 
@@ -371,7 +444,7 @@ def predict(
     model : torch.nn.Module
     images : array_like or torch.Tensor, shape (N, C, H, W) or (C, H, W)
     batch_size : int, default 32
-    device, amp
+    device, amp, num_threads
         As in :func:`train`.
 
     Returns
@@ -394,6 +467,7 @@ def predict(
     (17, 20)
     """
     batch_size = check_positive(batch_size, "batch_size")
+    num_threads = _check_threads(num_threads)
     x = torch.as_tensor(np.asarray(images) if not isinstance(images, torch.Tensor) else images)
     single = x.dim() == 3
     if single:
@@ -401,8 +475,9 @@ def predict(
     if x.dim() != 4 or not x.is_floating_point():
         raise ValueError(f"`images` must be a float array (N, C, H, W) or (C, H, W); got {tuple(x.shape)}")
     out = torch.empty((x.shape[0], *x.shape[-2:]), dtype=torch.int64)
-    for first, labels in _scores(model, x.float(), batch_size, device, amp):
-        out[first : first + len(labels)] = labels
+    with _threads(num_threads):
+        for first, labels in _scores(model, x.float(), batch_size, device, amp):
+            out[first : first + len(labels)] = labels
     return out[0].numpy() if single else out.numpy()
 
 
@@ -415,6 +490,7 @@ def evaluate(
     device=None,
     amp: bool | None = None,
     ignore_index: int = IGNORE_INDEX,
+    num_threads: int | None = None,
 ) -> dict[str, Any]:
     """The FCN paper's four metrics, the per-class IoU and the confusion matrix of a model on a data set.
 
@@ -425,7 +501,7 @@ def evaluate(
         As in :func:`train`.
     num_classes : int
     batch_size : int, default 32
-    device, amp
+    device, amp, num_threads
         As in :func:`train`.
     ignore_index : int, default 255
         Target pixels with this label are not counted.
@@ -458,11 +534,13 @@ def evaluate(
     num_classes = check_positive(num_classes, "num_classes")
     batch_size = check_positive(batch_size, "batch_size")
     ignore_index = check_nonnegative(ignore_index, "ignore_index")
+    num_threads = _check_threads(num_threads)
     images, masks = _as_tensors(data, "data")
     total = np.zeros((num_classes, num_classes), dtype=np.int64)
-    for first, labels in _scores(model, images, batch_size, device, amp):
-        chunk = masks[first : first + len(labels)]
-        total += confusion_matrix(labels, chunk, num_classes, ignore_index=ignore_index)
+    with _threads(num_threads):
+        for first, labels in _scores(model, images, batch_size, device, amp):
+            chunk = masks[first : first + len(labels)]
+            total += confusion_matrix(labels, chunk, num_classes, ignore_index=ignore_index)
     return scores_from_confusion(total)
 
 
@@ -496,17 +574,16 @@ def scores_from_confusion(m: np.ndarray) -> dict[str, Any]:
     if m.ndim != 2 or m.shape[0] != m.shape[1]:
         raise ValueError(f"`m` must be a square (K, K) confusion matrix; got shape {m.shape}")
     tp = np.diag(m).astype(np.float64)
-    truth, predicted = m.sum(1).astype(np.float64), m.sum(0)
-    union = truth + predicted - tp
+    truth = m.sum(1).astype(np.float64)
+    iou = _iou_from_confusion(m)  # the one IoU rule, shared with convlab.metrics
     with np.errstate(invalid="ignore", divide="ignore"):
-        iou = np.where(union > 0, tp / np.maximum(union, 1), np.nan)
         recall = tp / truth
     counted = truth.sum()
     nan = float("nan")
     return {
         "pixel_accuracy": float(tp.sum() / counted) if counted else nan,
         "mean_accuracy": float(np.mean(recall[truth > 0])) if counted else nan,
-        "mean_iou": float(np.nanmean(iou)) if (union > 0).any() else nan,
+        "mean_iou": float(np.nanmean(iou)) if not np.isnan(iou).all() else nan,
         "frequency_weighted_iou": float(np.sum(truth * np.nan_to_num(iou)) / counted) if counted else nan,
         "per_class_iou": iou,
         "confusion": m,

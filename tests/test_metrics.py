@@ -192,3 +192,23 @@ def test_new_metrics_reject_bad_input(fn):
         fn([0, 1], [0.0, 1.0], 2)
     with pytest.raises(TypeError, match="ignore_index"):
         fn([0, 1], [0, 1], 2, ignore_index=1.5)
+
+
+def test_scores_from_confusion_uses_the_metrics_iou_rule(monkeypatch):
+    # one IoU rule for the package: evaluate's dictionary comes from convlab.metrics' helper
+    import convlab.metrics
+    import convlab.training
+
+    calls = []
+    real = convlab.metrics._iou_from_confusion
+
+    def spy(m):
+        calls.append(m)
+        return real(m)
+
+    monkeypatch.setattr(convlab.training, "_iou_from_confusion", spy)
+    m = np.array([[3, 1, 0], [0, 4, 0], [0, 0, 0]])
+    scores = convlab.training.scores_from_confusion(m)
+    assert len(calls) == 1
+    np.testing.assert_allclose(scores["per_class_iou"], [0.75, 0.8, np.nan])  # 3/4, 4/5, empty
+    assert scores["mean_iou"] == pytest.approx(0.775)

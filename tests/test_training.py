@@ -61,6 +61,8 @@ def test_explicit_cpu_switches_and_dataset_input():
         ({"batch_size": -1}, ValueError, "`batch_size`"),
         ({"lr": -1.0}, ValueError, "`lr`"),
         ({"progress": "no"}, TypeError, "`progress`"),
+        ({"num_threads": 0}, ValueError, "`num_threads`"),
+        ({"num_threads": 1.5}, TypeError, "`num_threads`"),
     ],
 )
 def test_train_validates_arguments(small_data, kwargs, error, match):
@@ -135,3 +137,42 @@ def test_the_loss_leaves_out_the_ignore_index_whatever_its_value(small_data):
     c = train(_net(), (images, masks), **run)
     np.testing.assert_allclose(a.loss, b.loss, rtol=1e-5)  # same pixels counted (CPU, same seed)
     assert not np.allclose(a.loss, c.loss, rtol=1e-3)  # the band's pixels do change the loss
+
+
+def test_num_threads_applies_during_the_call_and_is_restored(small_data, monkeypatch):
+    seen = []
+    real_forward = FCN.forward
+
+    def spy(self, x):
+        seen.append(torch.get_num_threads())
+        return real_forward(self, x)
+
+    monkeypatch.setattr(FCN, "forward", spy)
+    before = torch.get_num_threads()
+    net = _net()
+    train(net, small_data, small_data, epochs=1, batch_size=12, progress=False, num_threads=1)
+    assert seen and set(seen) == {1}  # training steps and the validation pass
+    assert torch.get_num_threads() == before
+    seen.clear()
+    evaluate(net, small_data, 4, num_threads=1)
+    predict(net, small_data[0][:2], num_threads=1)
+    assert seen and set(seen) == {1}
+    assert torch.get_num_threads() == before
+    seen.clear()
+    predict(net, small_data[0][:2])  # default: torch's own setting is left alone
+    assert set(seen) == {before}
+
+
+def test_num_threads_is_restored_when_training_fails(small_data):
+    before = torch.get_num_threads()
+    bad = (small_data[0], np.full_like(small_data[1], 7))  # class 7 of a 4-class net
+    with pytest.raises((IndexError, RuntimeError)):
+        train(_net(), bad, epochs=1, progress=False, num_threads=1, ignore_index=255)
+    assert torch.get_num_threads() == before
+
+
+def test_one_thread_gives_the_same_training_up_to_float_rounding(small_data):
+    # different thread counts may split reductions differently: equal up to rounding, not bitwise
+    a = train(_net(2), small_data, epochs=1, batch_size=8, progress=False, num_threads=1)
+    b = train(_net(2), small_data, epochs=1, batch_size=8, progress=False)
+    np.testing.assert_allclose(a.loss, b.loss, rtol=1e-4)
