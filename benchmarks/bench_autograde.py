@@ -48,7 +48,13 @@ def _class(course: Path, assignments: list[str], students: int) -> None:
                 if gid in solutions and kind != 1:
                     cell.source = solutions[gid]
             if kind == 2:
-                last = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")][-1]
+                # the last solution cell that defines a function (answer cells hold numbers)
+                last = [
+                    c
+                    for c in nb.cells
+                    if c.metadata.get("nbgrader", {}).get("solution")
+                    and any(line.startswith("def ") for line in c.source.splitlines())
+                ][-1]
                 name = next(
                     line[4:].split("(")[0] for line in last.source.splitlines() if line.startswith("def ")
                 )
