@@ -204,3 +204,31 @@ class Misconception:
         if self.part is None:
             return wrong
         return tuple(wrong if i == self.part else e for i, e in enumerate(expected))
+
+
+def one_of_a_kind(mistakes: list[Misconception]) -> list[Misconception]:
+    """The misconceptions of a check of ``layers`` alone, each shown only where its value is its own.
+
+    For checks whose one argument is ``layers`` (``receptive_field``, ``crop_offset``) and whose
+    answer is a number, so that different mistakes often give the same one.
+
+    Two mistakes that land on the same answer cannot be told apart by it: neither hint is shown
+    there (each would be false for the student who made the other one).
+    """
+
+    def value(m, layers):
+        try:
+            return m.compute(layers)
+        except Exception:
+            return None
+
+    def alone(layers, m, others):
+        own = value(m, layers)
+        applies = m.when is None or bool(m.when(layers))
+        return applies and own is not None and all(value(o, layers) != own for o in others)
+
+    def told_apart(m: Misconception) -> Misconception:
+        others = [o for o in mistakes if o is not m]
+        return Misconception(m.hint, m.compute, when=lambda layers: alone(layers, m, others))
+
+    return [told_apart(m) for m in mistakes]

@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from convlab.grading.cases import one_of_a_kind
 from convlab.grading.comparison import CheckFailure
 from convlab.grading.running import Case, draw, exercise, reference
 from convlab.grading.running import Misconception as M
@@ -304,30 +305,6 @@ def _any_layer(test):
     return lambda layers: any(test(*layer) for layer in layers)
 
 
-def _one_of_a_kind(mistakes: list[M]) -> list[M]:
-    """The misconceptions of a check of ``layers`` alone, each shown only where its value is its own.
-
-    Two mistakes that land on the same answer cannot be told apart by it: neither hint is shown
-    there (each would be false for the student who made the other one).
-    """
-
-    def value(m, layers):
-        try:
-            return m.compute(layers)
-        except Exception:
-            return None
-
-    def alone(layers, m, others):
-        own = value(m, layers)
-        applies = m.when is None or bool(m.when(layers))
-        return applies and own is not None and all(value(o, layers) != own for o in others)
-
-    return [
-        M(m.hint, m.compute, when=lambda layers, m=m: alone(layers, m, [o for o in mistakes if o is not m]))
-        for m in mistakes
-    ]
-
-
 def _random_layers(rng: np.random.Generator) -> Case:
     layers = []
     for _ in range(int(rng.integers(1, 7))):
@@ -361,7 +338,7 @@ check_receptive_field = exercise(
         Case([]),
     ],
     _random_layers,
-    _one_of_a_kind(
+    one_of_a_kind(
         [
             M(
                 "the jump is never multiplied: after a layer of stride s, one step of the next layer "

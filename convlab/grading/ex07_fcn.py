@@ -10,6 +10,7 @@ import copy
 import numpy as np
 import torch
 
+from convlab.grading.cases import one_of_a_kind
 from convlab.grading.comparison import Mismatch
 from convlab.grading.running import Case, exercise, reference
 from convlab.grading.running import Misconception as M
@@ -329,30 +330,6 @@ def _offset_bug(rounded=False, **switches):
     return compute
 
 
-def _one_of_a_kind(mistakes: list[M]) -> list[M]:
-    """The misconceptions of a check of ``layers`` alone, each shown only where its value is its own.
-
-    Two mistakes that land on the same answer cannot be told apart by it: neither hint is shown
-    there (each would be false for the student who made the other one).
-    """
-
-    def value(m, layers):
-        try:
-            return m.compute(layers)
-        except Exception:
-            return None
-
-    def alone(layers, m, others):
-        own = value(m, layers)
-        applies = m.when is None or bool(m.when(layers))
-        return applies and own is not None and all(value(o, layers) != own for o in others)
-
-    return [
-        M(m.hint, m.compute, when=lambda layers, m=m: alone(layers, m, [o for o in mistakes if o is not m]))
-        for m in mistakes
-    ]
-
-
 _POOL = ("pool", 2, 2, 0)
 _FCN32S = [("conv", 3, 1, 100), *[_POOL] * 5, ("conv", 7, 1, 0), ("transposed", 64, 32, 0)]
 _UP2 = [("conv", 3, 1, 100), *[_POOL] * 5, ("conv", 7, 1, 0), ("transposed", 4, 2, 0)]
@@ -386,7 +363,7 @@ check_crop_offset = exercise(
         Case(_UP2 + [("transposed", 32, 16, 0)]),
     ],
     _random_layers,
-    _one_of_a_kind(
+    one_of_a_kind(
         [
             M(
                 "the padding was ignored: a convolution padded by p puts output cell 0 at "
