@@ -200,3 +200,36 @@ def test_describe_and_probe_speak_plainly():
         ValueError, match="`isolation` must be one of auto, strict, off; got isolation='loose'"
     ):
         probe("loose")
+
+
+@pytest.mark.skipif(not FULL, reason=f"this machine offers only {describe(HERE)}")
+def test_a_python_path_under_tmp_stays_readable_even_with_a_stale_entry(monkeypatch):
+    """Code imported from under /tmp (a checkout there) is mounted back into the private /tmp; a
+    module whose file does not exist (``<stdin>``, a removed folder) must not undo that."""
+    import importlib
+    import types
+
+    base = Path(tempfile.mkdtemp(prefix="convlab-path-", dir="/tmp"))
+    try:
+        (base / "pkg").mkdir()
+        (base / "pkg" / "convlab_probe_mod.py").write_text("VALUE = 6\n")
+        own = base / "own"
+        own.mkdir()
+        monkeypatch.syspath_prepend(str(base / "pkg"))
+        monkeypatch.setitem(sys.modules, "convlab_probe_mod", importlib.import_module("convlab_probe_mod"))
+        stale = types.ModuleType("convlab_probe_stale")
+        stale.__file__ = str(base / "missing" / "stale.py")
+        monkeypatch.setitem(sys.modules, "convlab_probe_stale", stale)
+        attempts = {
+            "module": lambda: (base / "pkg" / "convlab_probe_mod.py").read_text(),
+            "tmp_write": lambda: Path("/tmp/convlab-private-probe").write_text("x"),
+        }
+        report = _in_child({"mode": "strict", "write": [str(own)]}, attempts)
+        assert "error" not in report, report
+        assert report["record"]["filesystem"] == "landlock+mount", report
+        assert report["record"]["tmp"] == "private", report
+        assert report["module"] == "allowed: 'VALUE = 6\\n'", report
+        assert report["tmp_write"].startswith("allowed"), report
+        assert not Path("/tmp/convlab-private-probe").exists()  # it went to the private /tmp
+    finally:
+        shutil.rmtree(base)

@@ -5,7 +5,8 @@ included. Here its ``GenerateFeedback`` converter runs with one more preprocesso
 :class:`HideHiddenTests`, ahead of its own: the ``BEGIN HIDDEN TESTS`` regions are cut from every
 test cell (nbgrader's ``ClearHiddenTests``), and the traceback of a cell that had hidden tests is
 cut down to its last line, the check's own message ("off by one: ceil instead of floor"), since
-the traceback would quote the hidden code. The grading seed (which a pinned re-grade reuses, so
+the traceback would quote the hidden code; so would the message's "reproduce it with
+check_...(...)" line, which is left out there too. The grading seed (which a pinned re-grade reuses, so
 it would let a student predict the hidden random cases) is withheld wherever an output names it.
 
 nbgrader also copies every file of the autograded folder into ``feedback/``, the grading record
@@ -41,6 +42,9 @@ def withhold_seed(text: str) -> str:
     return _SEED.sub(lambda m: m.group(1) + "<withheld>", text)
 
 
+_HIDDEN_CALL = re.compile(r"^[ \t]*reproduce it with check_\w+\(.*\)[ \t]*\n?", re.MULTILINE)
+
+
 def _withhold_in_output(output: dict) -> None:
     if "text" in output:
         text = output["text"]
@@ -65,6 +69,7 @@ class HideHiddenTests(ClearHiddenTests):
         if self._remove_hidden_test_region(cell):
             for output in cell.get("outputs", []):
                 if output.get("output_type") == "error":
+                    output["evalue"] = _HIDDEN_CALL.sub("", output.get("evalue", ""))
                     output["traceback"] = [f"{output.get('ename')}: {output.get('evalue')}"]
         for output in cell.get("outputs", []):
             _withhold_in_output(output)

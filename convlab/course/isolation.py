@@ -36,6 +36,7 @@ import ctypes
 import json
 import os
 import socket
+import stat
 import struct
 import sys
 import time
@@ -212,11 +213,20 @@ def _loopback_up() -> None:
 
 def _cover(target: str, keep: list[str], flags: int, data: str) -> None:
     """Mount a fresh tmpfs on ``target`` and mount each of ``keep`` (folders under it) back."""
-    fds = [(path, os.open(path, os.O_PATH)) for path in keep]
+    fds = []
+    for path in keep:  # a path that does not exist (a stale sys.path entry) has nothing to keep
+        try:
+            fds.append((path, os.open(path, os.O_PATH)))
+        except FileNotFoundError:
+            continue
     try:
         _mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, data)
         for path, fd in fds:
-            os.makedirs(path, exist_ok=True)
+            if stat.S_ISDIR(os.fstat(fd).st_mode):
+                os.makedirs(path, exist_ok=True)
+            else:  # a file is mounted back onto an empty file
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                open(path, "a").close()
             _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
         if flags & MS_RDONLY:
             _mount(None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
