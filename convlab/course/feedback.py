@@ -5,8 +5,8 @@ included. Here its ``GenerateFeedback`` converter runs with one more preprocesso
 :class:`HideHiddenTests`, ahead of its own: the ``BEGIN HIDDEN TESTS`` regions are cut from every
 test cell (nbgrader's ``ClearHiddenTests``), and the traceback of a cell that had hidden tests is
 cut down to its last line, the check's own message ("off by one: ceil instead of floor"), since
-the traceback would quote the hidden code; so would the message's "reproduce it with
-check_...(...)" line, which is left out there too. The grading seed (which a pinned re-grade reuses, so
+the traceback would quote the hidden code; so would the message's ``reproduce it with
+check_...(...)`` line, which is left out there too. The grading seed (which a pinned re-grade reuses, so
 it would let a student predict the hidden random cases) is withheld wherever an output names it.
 
 nbgrader also copies every file of the autograded folder into ``feedback/``, the grading record
