@@ -97,8 +97,8 @@ def test_source_notebook_structure(assignment):
         visible, hidden = by_id[f"test_{name}"], by_id[f"hidden_test_{name}"]
         assert f"convlab.grading.check_{name}({name})" in _src(visible)
         assert re.search(
-            rf"### BEGIN HIDDEN TESTS\nconvlab\.grading\.check_{name}\({name}, n_random=\d+, seed=None\)"
-            r"\n### END HIDDEN TESTS",
+            rf"### BEGIN HIDDEN TESTS\nconvlab\.grading\.check_{name}\("
+            rf"\s*{name}, n_random=\d+, seed=None\s*\)\n### END HIDDEN TESTS",
             _src(hidden),
         )
         assert _nbgrader(visible)["points"] == 2 and _nbgrader(hidden)["points"] == 3
