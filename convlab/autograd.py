@@ -473,9 +473,9 @@ def avg_pool2d_backward(
     _check_pool_grad_shape(g, (*x.shape[:-2], oh, ow), "avg_pool2d")
     share = g.astype(np.float64) / divisor
     padded = P._zero_pad_for_windows(np.zeros(x.shape), geometry)
-    for a in range(kh):  # one strided add per kernel tap, vectorised over all windows
-        for b in range(kw):
-            padded[..., a : a + (oh - 1) * sh + 1 : sh, b : b + (ow - 1) * sw + 1 : sw] += share
+    for u in range(kh):  # one strided add per kernel tap (u, v), vectorised over all windows
+        for v in range(kw):
+            padded[..., u : u + (oh - 1) * sh + 1 : sh, v : v + (ow - 1) * sw + 1 : sw] += share
     grad = padded[..., ph : ph + x.shape[-2], pw : pw + x.shape[-1]]
     return grad.astype(result_dtype(g, x))
 

@@ -97,8 +97,8 @@ def make_upsampler(name: str, in_channels: int, out_channels: int, *, bias: bool
 
     Notes
     -----
-    All four give $(N, O, 2H, 2W)$; the transposed convolution's size is
-    $(H - 1) \\cdot 2 - 2 \\cdot 1 + 4 = 2H$.
+    All four give :math:`(N, O, 2H, 2W)`; the transposed convolution's size is
+    :math:`(H - 1) \\cdot 2 - 2 \\cdot 1 + 4 = 2H`.
 
     Examples
     --------
@@ -129,9 +129,11 @@ def upsampler_flops(name: str, batch: int, in_channels: int, size: int, out_chan
 
     Notes
     -----
-    With $P = N S^2$ input pixels: transposed convolution $2 \\cdot P \\cdot C O \\cdot 16$ (each input
-    pixel stamps a $4 \\times 4$ kernel); resize + conv $2 \\cdot 4P \\cdot C O \\cdot 9$; conv + shuffle
-    $2 \\cdot P \\cdot C \\cdot 4 O \\cdot 9$. The last two do $36/16 = 2.25$ times the arithmetic
+    With :math:`P = N S^2` input pixels: transposed convolution :math:`2 \\cdot P \\cdot C O \\cdot 16` (each
+    input
+    pixel stamps a :math:`4 \\times 4` kernel); resize + conv :math:`2 \\cdot 4P \\cdot C O \\cdot 9`; conv +
+    shuffle
+    :math:`2 \\cdot P \\cdot C \\cdot 4 O \\cdot 9`. The last two do :math:`36/16 = 2.25` times the arithmetic
     of the first.
 
     Examples

@@ -78,10 +78,11 @@ def convolutionalize(linear: nn.Linear, in_channels: int, kernel_size: int | tup
     -----
     On a ``(kh, kw)`` map the convolution's output is ``1 x 1`` and equals ``linear(x.flatten(1))``.
     On a larger ``(H, W)`` map it returns ``(H - kh + 1) x (W - kw + 1)`` scores, the FC layer
-    applied to every window at stride 1. Behind a backbone of stride $s$ that is the original
-    classifier slid over the image at stride $s$: a $224$ window at stride $32$ over a $384$ image
-    gives $(384 - 224)/32 + 1 = 6$ positions per side, and the convolutional network computes the
-    $12 \\times 12$ feature map once and returns $(12 - 7) + 1 = 6$ scores per side.
+    applied to every window at stride 1. Behind a backbone of stride :math:`s` that is the original
+    classifier slid over the image at stride :math:`s`: a :math:`224` window at stride :math:`32` over a
+    :math:`384` image
+    gives :math:`(384 - 224)/32 + 1 = 6` positions per side, and the convolutional network computes the
+    :math:`12 \\times 12` feature map once and returns :math:`(12 - 7) + 1 = 6` scores per side.
 
     Examples
     --------
@@ -154,7 +155,8 @@ def crop_like(
 
     Notes
     -----
-    The result is ``x[..., o_h : o_h + h, o_w : o_w + w]``; it needs $o_h + h \\le H$ and $o_w + w \\le W$.
+    The result is ``x[..., o_h : o_h + h, o_w : o_w + w]``; it needs :math:`o_h + h \\le H` and
+    :math:`o_w + w \\le W`.
 
     Examples
     --------
@@ -219,10 +221,12 @@ def crop_offset(layers: Sequence[tuple[str, int, int, int]]) -> int:
 
     Notes
     -----
-    Cell $x$ of a convolution's (or pooling's) output is centred on input position
-    $s x + (k - 1)/2 - p$; cell $x$ of a transposed convolution's output on $(x + p - (k - 1)/2) / s$.
-    Composing the layers gives $x_\\text{in} = a x + b$; the map is at the input's scale when $a = 1$,
-    and its cell $x$ describes input pixel $x + b$, so the crop starts at $-b$.
+    Cell :math:`x` of a convolution's (or pooling's) output is centred on input position
+    :math:`s x + (k - 1)/2 - p`; cell :math:`x` of a transposed convolution's output on
+    :math:`(x + p - (k - 1)/2) / s`.
+    Composing the layers gives :math:`x_\\text{in} = a x + b`; the map is at the input's scale when
+    :math:`a = 1`,
+    and its cell :math:`x` describes input pixel :math:`x + b`, so the crop starts at :math:`-b`.
 
     Examples
     --------
@@ -277,7 +281,7 @@ def fcn8s_fuse(
         Scores computed from ``pool3``.
     up2, up2_pool4, up8 : torch.nn.Module
         Upsampling by 2 (``score_fr``), by 2 (the fused ``1/16`` scores) and by 8 (the fused
-        ``1/8`` scores), each mapping a side $m$ to $f m$ or more, aligned at the top-left corner.
+        ``1/8`` scores), each mapping a side :math:`m` to :math:`f m` or more, aligned at the top-left corner.
     size : (int, int)
         The input's ``(H, W)``.
 
@@ -368,8 +372,9 @@ class MatmulConv2d(nn.Conv2d):
 
     Notes
     -----
-    With columns $X_{col} = \\operatorname{unfold}(x)$ of shape $(N, C k_h k_w, L)$ and the weight
-    viewed as $(O, C k_h k_w)$, the output is $W X_{col} + b$ reshaped to $(N, O, H_{out}, W_{out})$.
+    With columns :math:`X_{col} = \\operatorname{unfold}(x)` of shape :math:`(N, C k_h k_w, L)` and the weight
+    viewed as :math:`(O, C k_h k_w)`, the output is :math:`W X_{col} + b` reshaped to
+    :math:`(N, O, H_{out}, W_{out})`.
     Measured on an NVIDIA H100 (torch 2.11, batch 32, bfloat16, channels-last), forward and backward
     of VGG-16's ``fc6``: 32.8 ms as a cuDNN convolution, 3.2 ms as unfold + matmul (TF32
     convolution: about 7 ms). The GPU lab shows how the profiler finds it.
@@ -576,13 +581,16 @@ class FCN(nn.Module):
     Notes
     -----
     **Any input size.** Convolutions are 3x3 with padding 1 and pooling is 2x2, stride 2 with
-    ``ceil_mode=True``, so a side of length $n$ becomes $\\lceil n / 2^i \\rceil$ after stage $i$ and
+    ``ceil_mode=True``, so a side of length :math:`n` becomes :math:`\\lceil n / 2^i \\rceil` after stage
+    :math:`i` and
     nothing is lost at odd sizes. Each upsampling layer is a transposed convolution with kernel
-    $2f - f \\bmod 2$, stride $f$, padding $\\lfloor f/2 \\rfloor$, which maps $m$ to exactly $f m$ and
+    :math:`2f - f \\bmod 2`, stride :math:`f`, padding :math:`\\lfloor f/2 \\rfloor`, which maps :math:`m` to
+    exactly :math:`f m` and
     with bilinear weights equals ``interpolate(scale_factor=f, mode="bilinear", align_corners=False)``
-    away from the border. Cell $i$ of the $1/2^k$ map and pixel $f i + j$ of its upsampled version
+    away from the border. Cell :math:`i` of the :math:`1/2^k` map and pixel :math:`f i + j` of its upsampled
+    version
     then describe the same place, so the upsampled map, which is at least as large as its partner
-    ($2 \\lceil n / 2^{k} \\rceil \\ge \\lceil n / 2^{k-1} \\rceil$), is cropped with offset 0: only
+    (:math:`2 \\lceil n / 2^{k} \\rceil \\ge \\lceil n / 2^{k-1} \\rceil`), is cropped with offset 0: only
     excess rows and columns at the bottom and right are removed. The original FCN instead pads the
     input by 100 and crops with offsets 5, 9, 19, 27 and 31; the chapter derives both.
 

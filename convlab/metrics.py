@@ -5,12 +5,13 @@ Every function accepts NumPy arrays or torch tensors of integer labels (a tensor
 first) and an ``ignore_index`` (e.g. 255, the "void" band of PASCAL VOC) whose target pixels are left
 out. They count with :func:`numpy.bincount`, so they are exact and fast on millions of pixels.
 
-With $M$ the confusion matrix (rows: true class, columns: predicted), $n_{ij} = M_{ij}$,
-$t_i = \\sum_j n_{ij}$ the pixels of class $i$ and
-$\\mathrm{IU}_i = n_{ii} / (t_i + \\sum_j n_{ji} - n_{ii})$,
-the paper's four numbers are: pixel accuracy $\\sum_i n_{ii} / \\sum_i t_i$; mean accuracy
-$\\frac{1}{K'} \\sum_i n_{ii} / t_i$; mean IU $\\frac{1}{K'} \\sum_i \\mathrm{IU}_i$; frequency-weighted IU
-$\\sum_i t_i \\mathrm{IU}_i / \\sum_i t_i$ (sums over the $K'$ classes that have a denominator).
+With :math:`M` the confusion matrix (rows: true class, columns: predicted), :math:`n_{ij} = M_{ij}`,
+:math:`t_i = \\sum_j n_{ij}` the pixels of class :math:`i` and
+:math:`\\mathrm{IU}_i = n_{ii} / (t_i + \\sum_j n_{ji} - n_{ii})`,
+the paper's four numbers are: pixel accuracy :math:`\\sum_i n_{ii} / \\sum_i t_i`; mean accuracy
+:math:`\\frac{1}{K'} \\sum_i n_{ii} / t_i`; mean IU :math:`\\frac{1}{K'} \\sum_i \\mathrm{IU}_i`;
+frequency-weighted IU :math:`\\sum_i t_i \\mathrm{IU}_i / \\sum_i t_i` (sums over the :math:`K'`
+classes that have a denominator).
 
 See the chapter :doc:`/chapters/fcn`.
 """
@@ -91,8 +92,8 @@ def confusion_matrix(pred: Any, target: Any, num_classes: int, ignore_index: int
 
     Notes
     -----
-    With $t_p$ and $y_p$ the true and predicted class of pixel $p$,
-    $M_{ij} = \\#\\{p : t_p = i,\\ y_p = j\\}$, computed as one ``bincount`` of $K t_p + y_p$.
+    With :math:`t_p` and :math:`y_p` the true and predicted class of pixel :math:`p`,
+    :math:`M_{ij} = \\#\\{p : t_p = i,\\ y_p = j\\}`, computed as one ``bincount`` of :math:`K t_p + y_p`.
 
     Examples
     --------
@@ -132,7 +133,7 @@ def pixel_accuracy(pred: Any, target: Any, ignore_index: int | None = None) -> f
     Returns
     -------
     float
-        $\\frac{1}{P}\\sum_p [y_p = t_p]$, in ``[0, 1]``; ``nan`` if every pixel is ignored.
+        :math:`\\frac{1}{P}\\sum_p [y_p = t_p]`, in ``[0, 1]``; ``nan`` if every pixel is ignored.
 
     Raises
     ------
@@ -193,9 +194,9 @@ def mean_iou(pred: Any, target: Any, num_classes: int, ignore_index: int | None 
 
     Notes
     -----
-    For class $c$, $\\mathrm{IoU}_c = \\frac{M_{cc}}{\\sum_j M_{cj} + \\sum_i M_{ic} - M_{cc}}$
+    For class :math:`c`, :math:`\\mathrm{IoU}_c = \\frac{M_{cc}}{\\sum_j M_{cj} + \\sum_i M_{ic} - M_{cc}}`
     (true positives over true positives + false negatives + false positives). The mean runs over
-    the classes present in the prediction *or* the target (denominator $> 0$): a class absent
+    the classes present in the prediction *or* the target (denominator :math:`> 0`): a class absent
     from both is neither right nor wrong and is skipped instead of counted as 0 or 1.
 
     Examples
@@ -225,7 +226,7 @@ def per_class_iou(pred: Any, target: Any, num_classes: int, ignore_index: int | 
     Returns
     -------
     numpy.ndarray, shape (K,), float64
-        $\\mathrm{IoU}_c$ for $c = 0, \\dots, K-1$; ``nan`` where the union is empty.
+        :math:`\\mathrm{IoU}_c` for :math:`c = 0, \\dots, K-1`; ``nan`` where the union is empty.
 
     Raises
     ------
@@ -239,7 +240,7 @@ def per_class_iou(pred: Any, target: Any, num_classes: int, ignore_index: int | 
 
     Notes
     -----
-    $\\mathrm{IoU}_c = M_{cc} / (\\sum_j M_{cj} + \\sum_i M_{ic} - M_{cc})$.
+    :math:`\\mathrm{IoU}_c = M_{cc} / (\\sum_j M_{cj} + \\sum_i M_{ic} - M_{cc})`.
 
     Examples
     --------
@@ -277,8 +278,8 @@ def mean_accuracy(pred: Any, target: Any, num_classes: int, ignore_index: int | 
     Returns
     -------
     float
-        $\\frac{1}{K'}\\sum_c M_{cc} / \\sum_j M_{cj}$ over the $K'$ classes that occur in the target;
-        ``nan`` if no pixel is counted.
+        :math:`\\frac{1}{K'}\\sum_c M_{cc} / \\sum_j M_{cj}` over the :math:`K'` classes that occur
+        in the target; ``nan`` if no pixel is counted.
 
     Raises
     ------
@@ -325,7 +326,7 @@ def frequency_weighted_iou(
     Returns
     -------
     float
-        $\\sum_c t_c\\, \\mathrm{IoU}_c / \\sum_c t_c$ with $t_c = \\sum_j M_{cj}$; ``nan`` if no
+        :math:`\\sum_c t_c\\, \\mathrm{IoU}_c / \\sum_c t_c` with :math:`t_c = \\sum_j M_{cj}`; ``nan`` if no
         pixel is counted.
 
     Raises
@@ -339,7 +340,7 @@ def frequency_weighted_iou(
 
     Notes
     -----
-    A class with $t_c = 0$ gets weight 0, so classes only predicted never enter (their false
+    A class with :math:`t_c = 0` gets weight 0, so classes only predicted never enter (their false
     positives still lower the IoU of the classes they were taken from).
 
     Examples

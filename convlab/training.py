@@ -260,7 +260,7 @@ def train(
 
     Notes
     -----
-    The loss is $-\\frac{1}{NHW}\\sum_{n,i,j} \\log \\operatorname{softmax}(s_{n,:,i,j})_{t_{n,i,j}}$,
+    The loss is :math:`-\\frac{1}{NHW}\\sum_{n,i,j} \\log \\operatorname{softmax}(s_{n,:,i,j})_{t_{n,i,j}}`,
     a softmax classifier at every pixel (``F.cross_entropy`` on ``(N, K, H, W)`` scores).
 
     Examples
@@ -457,7 +457,8 @@ def predict(
 
     Notes
     -----
-    The label at pixel $(i, j)$ is $\\arg\\max_k s_{k,i,j}$; the softmax is monotone, so it is not needed.
+    The label at pixel :math:`(i, j)` is :math:`\\arg\\max_k s_{k,i,j}`; the softmax is monotone, so it is not
+    needed.
 
     Examples
     --------
@@ -520,8 +521,8 @@ def evaluate(
 
     Notes
     -----
-    With $M$ the summed confusion matrix, accuracy is $\\operatorname{tr} M / \\sum M$ and
-    $\\mathrm{IoU}_c = M_{cc} / (\\sum_j M_{cj} + \\sum_i M_{ic} - M_{cc})$.
+    With :math:`M` the summed confusion matrix, accuracy is :math:`\\operatorname{tr} M / \\sum M` and
+    :math:`\\mathrm{IoU}_c = M_{cc} / (\\sum_j M_{cj} + \\sum_i M_{ic} - M_{cc})`.
 
     Examples
     --------

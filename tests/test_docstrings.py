@@ -83,3 +83,33 @@ def test_section_parser_reads_numpydoc():
     """
     assert _sections(doc) == {"Parameters", "Returns", "Examples"}
     assert _sections("Summary.\n\nReturns\n----\n") == set()  # dashes of the wrong length
+
+
+_DOLLAR_MATH = re.compile(r"(?<![$\\])\$[^$\s][^$\n]*\$")
+
+
+def _docstrings():
+    """(where, text) of every module, class and function docstring in the package's source."""
+    import ast
+    from pathlib import Path
+
+    root = Path(convlab.__file__).parent
+    for path in sorted(root.rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+                doc = ast.get_docstring(node, clean=False)
+                if doc:
+                    yield f"{path.relative_to(root)}:{getattr(node, 'lineno', 1)}", doc
+
+
+def test_docstring_math_is_rst_not_dollars():
+    """Sphinx reads docstrings as reStructuredText: ``$x$`` reaches the API page as literal
+    dollars (and loses its backslashes); formulas are written ``:math:`x```."""
+    found = [f"{where}: {m.group(0)}" for where, doc in _docstrings() for m in _DOLLAR_MATH.finditer(doc)]
+    assert not found, "\n".join(found[:20])
+
+
+def test_dollar_math_is_detected():
+    assert _DOLLAR_MATH.search("the loss is $-\\frac{1}{N}$ here")
+    assert not _DOLLAR_MATH.search("costs $5 and :math:`x`")
