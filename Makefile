@@ -43,7 +43,7 @@ $(MATHJAX):
 	  rm -rf _vendor/mathjax/output/svg _vendor/mathjax/output/svg.js $$tmp
 
 book: $(STAMP) $(MATHJAX)
-	$(VENV)/bin/jupyter-book build . -W -n --keep-going
+	CONVLAB_PROGRESS=print $(VENV)/bin/jupyter-book build . -W -n --keep-going
 
 # The workflow files are validated offline: GitHub cannot be reached from every build machine.
 lint: $(STAMP)

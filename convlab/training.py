@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -195,7 +196,7 @@ def train(
     amp: bool | None = None,
     channels_last: bool | None = None,
     seed: int = 0,
-    progress: bool | str = True,
+    progress: bool | str = "auto",
     ignore_index: int = IGNORE_INDEX,
     num_threads: int | None = None,
 ) -> TrainHistory:
@@ -227,9 +228,12 @@ def train(
         Default: on for CUDA, off elsewhere.
     seed : int, default 0
         Seeds the shuffling (and torch's global generator, for dropout).
-    progress : bool or "print", default True
+    progress : bool, "print" or "auto", default "auto"
         ``True``: a tqdm bar with epoch, loss, mIoU and images/s; ``"print"``: one printed line per
-        epoch (loss, validation mIoU, seconds), which every front end shows; ``False``: silence.
+        epoch (loss, validation mIoU, seconds), which every front end shows, a static web page
+        too; ``False``: silence. ``"auto"``: what the environment variable ``CONVLAB_PROGRESS``
+        says (``"bar"``, ``"print"`` or ``"off"``), the bar when it is unset. ``make book`` sets
+        it to ``"print"``: an executed page cannot draw a notebook's bar widget.
     ignore_index : int, default 255
         Target label left out of the loss and the metrics (:func:`convlab.data.ignore_boundaries`).
     num_threads : int, optional
@@ -289,7 +293,7 @@ def train(
     if val is not None and k is None:
         raise ValueError("`num_classes` is needed for validation when the model has no `num_classes`")
 
-    _progress(epochs, progress, check_only=True)
+    progress = _resolve_progress(progress)
     with _threads(num_threads):
         return _train(
             model,
@@ -395,10 +399,30 @@ def _train(
     return history
 
 
-def _progress(epochs: int, enabled: bool | str, check_only: bool = False):
-    if not (isinstance(enabled, bool) or enabled == "print"):
-        raise TypeError(f"`progress` must be True, False or 'print'; got progress={enabled!r}")
-    if check_only or enabled is not True:
+# ``progress="auto"`` reads this environment variable (``make book`` sets it to "print").
+_PROGRESS_VARIABLE = "CONVLAB_PROGRESS"
+_PROGRESS_VALUES = {"bar": True, "print": "print", "off": False}
+
+
+def _resolve_progress(progress: bool | str) -> bool | str:
+    """``True``, ``False`` or ``"print"``: ``"auto"`` replaced by what the environment says."""
+    if not (isinstance(progress, bool) or progress in ("print", "auto")):
+        raise TypeError(f"`progress` must be True, False, 'print' or 'auto'; got progress={progress!r}")
+    if progress != "auto":
+        return progress
+    word = os.environ.get(_PROGRESS_VARIABLE, "").strip().lower()
+    if not word:
+        return True
+    if word not in _PROGRESS_VALUES:
+        raise ValueError(
+            f"`progress='auto'` reads the environment variable {_PROGRESS_VARIABLE}, which must be "
+            f"one of {sorted(_PROGRESS_VALUES)}; got {_PROGRESS_VARIABLE}={word!r}"
+        )
+    return _PROGRESS_VALUES[word]
+
+
+def _progress(epochs: int, enabled: bool | str):
+    if enabled is not True:
         return None
     from tqdm.auto import tqdm
 

@@ -236,3 +236,15 @@ def test_search_finds_transposed(site, browser):
     )
     assert any("transposed_conv" in h for h in hits), hits
     browser.save_screenshot(str(SHOTS / "search_transposed.png"))
+
+
+def test_training_cells_print_lines_not_a_bar_widget():
+    """`make book` executes chapter 7 with CONVLAB_PROGRESS=print: a static page cannot draw tqdm's
+    notebook widget, whose text fallback ("HBox(children=...)") would be all a reader saw."""
+    page = HTML / "chapters" / "fcn.html"
+    if not page.exists():
+        pytest.fail("the book is not built: run `make book` first (`make test` does)")
+    text = page.read_text()
+    assert "epoch 1/4: loss" in text and "epoch 2/2: loss" in text
+    for fallback in ("HBox(", "FloatProgress", "application/vnd.jupyter.widget-view", "epoch/s"):
+        assert fallback not in text, fallback

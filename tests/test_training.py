@@ -71,6 +71,48 @@ def test_train_validates_arguments(small_data, kwargs, error, match):
         train(_net(), small_data, **options)
 
 
+@pytest.mark.parametrize(
+    ("word", "bar", "lines"),
+    [
+        (None, True, False),
+        ("", True, False),
+        ("bar", True, False),
+        ("print", False, True),
+        ("OFF", False, False),
+    ],
+)
+def test_auto_progress_follows_the_environment(monkeypatch, capsys, small_data, word, bar, lines):
+    """progress="auto" (the default): a tqdm bar, unless CONVLAB_PROGRESS asks for lines or silence."""
+    import tqdm.auto
+
+    made = []
+
+    class Bar(tqdm.auto.tqdm):
+        def __init__(self, *args, **kwargs):
+            made.append(kwargs.get("total"))
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", Bar)
+    if word is None:
+        monkeypatch.delenv("CONVLAB_PROGRESS", raising=False)
+    else:
+        monkeypatch.setenv("CONVLAB_PROGRESS", word)
+    train(_net(), small_data, small_data, epochs=2, batch_size=12)
+    out = capsys.readouterr().out
+    assert made == ([2] if bar else [])
+    assert ("epoch 1/2: loss" in out and "epoch 2/2: loss" in out) == lines
+    if not lines:
+        assert "epoch 1/2" not in out
+
+
+def test_auto_progress_rejects_an_unknown_word(monkeypatch, small_data):
+    monkeypatch.setenv("CONVLAB_PROGRESS", "loud")
+    with pytest.raises(ValueError, match="CONVLAB_PROGRESS='loud'"):
+        train(_net(), small_data, epochs=1)
+    # an explicit mode does not read the variable
+    train(_net(), small_data, epochs=1, progress=False)
+
+
 def test_train_validates_data():
     images, masks = make_shapes(4, size=32)
     with pytest.raises(ValueError, match="`train_data`"):
