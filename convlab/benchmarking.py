@@ -130,11 +130,9 @@ def upsampler_flops(name: str, batch: int, in_channels: int, size: int, out_chan
     Notes
     -----
     With :math:`P = N S^2` input pixels: transposed convolution :math:`2 \\cdot P \\cdot C O \\cdot 16` (each
-    input
-    pixel stamps a :math:`4 \\times 4` kernel); resize + conv :math:`2 \\cdot 4P \\cdot C O \\cdot 9`; conv +
-    shuffle
-    :math:`2 \\cdot P \\cdot C \\cdot 4 O \\cdot 9`. The last two do :math:`36/16 = 2.25` times the arithmetic
-    of the first.
+    input pixel stamps a :math:`4 \\times 4` kernel); resize + conv :math:`2 \\cdot 4P \\cdot C O \\cdot 9`;
+    conv + shuffle :math:`2 \\cdot P \\cdot C \\cdot 4 O \\cdot 9`. The last two do :math:`36/16 = 2.25` times
+    the arithmetic of the first.
 
     Examples
     --------

@@ -73,15 +73,12 @@ def make_shapes(n: int, size: int | tuple[int, int] = 64, seed: int = 0) -> tupl
     Notes
     -----
     A shape of class :math:`c` with centre :math:`(c_y, c_x)` and radius :math:`r` covers the pixels whose
-    offsets
-    :math:`(u, v)` from the centre (rotated by a tilt :math:`\\theta`, zero in this release) satisfy
+    offsets :math:`(u, v)` from the centre (rotated by a tilt :math:`\\theta`, zero in this release) satisfy
     :math:`u^2 + v^2 \\le r^2` (circle),
     :math:`\\max(\\lvert u\\rvert, \\lvert v\\rvert) \\le 1.2\\, r / \\sqrt{2}` (square) or the three
-    half-plane tests of an
-    equilateral triangle whose edges lie at distance :math:`0.625\\, r` from the centre (triangle). Radii lie
-    in
-    :math:`[\\min(H, W)/6, \\min(H, W)/3]`. Backgrounds are a random colour plus two random
-    sinusoidal gratings, plus Gaussian pixel noise (:math:`\\sigma = 0.04`) over the whole image.
+    half-plane tests of an equilateral triangle whose edges lie at distance :math:`0.625\\, r` from the centre
+    (triangle). Radii lie in :math:`[\\min(H, W)/6, \\min(H, W)/3]`. Backgrounds are a random colour plus two
+    random sinusoidal gratings, plus Gaussian pixel noise (:math:`\\sigma = 0.04`) over the whole image.
 
     Examples
     --------
@@ -282,10 +279,9 @@ def ignore_boundaries(masks: Any, width: int = 1, ignore_index: int = IGNORE_IND
 
     Notes
     -----
-    Both pixels of a pair of neighbours with different labels become void, so a band of width
-    :math:`w` is :math:`2w` pixels wide. The labelling of such pixels is the least certain (a human
-    annotator's
-    outline is rarely exact to the pixel); VOC's band is 5 pixels wide.
+    Both pixels of a pair of neighbours with different labels become void, so a band of width :math:`w` is
+    :math:`2w` pixels wide. The labelling of such pixels is the least certain (a human annotator's outline is
+    rarely exact to the pixel); VOC's band is 5 pixels wide.
 
     Examples
     --------

@@ -76,13 +76,13 @@ def convolutionalize(linear: nn.Linear, in_channels: int, kernel_size: int | tup
 
     Notes
     -----
-    On a ``(kh, kw)`` map the convolution's output is ``1 x 1`` and equals ``linear(x.flatten(1))``.
-    On a larger ``(H, W)`` map it returns ``(H - kh + 1) x (W - kw + 1)`` scores, the FC layer
-    applied to every window at stride 1. Behind a backbone of stride :math:`s` that is the original
-    classifier slid over the image at stride :math:`s`: a :math:`224` window at stride :math:`32` over a
-    :math:`384` image
-    gives :math:`(384 - 224)/32 + 1 = 6` positions per side, and the convolutional network computes the
-    :math:`12 \\times 12` feature map once and returns :math:`(12 - 7) + 1 = 6` scores per side.
+    On a ``(kh, kw)`` map the convolution's output is ``1 x 1`` and equals
+    ``linear(x.flatten(1))``. On a larger ``(H, W)`` map it returns ``(H - kh + 1) x (W - kw + 1)`` scores,
+    the FC layer applied to every window at stride 1. Behind a backbone of stride :math:`s` that is the
+    original classifier slid over the image at stride :math:`s`: a :math:`224` window at stride :math:`32`
+    over a :math:`384` image gives :math:`(384 - 224)/32 + 1 = 6` positions per side, and the convolutional
+    network computes the :math:`12 \\times 12` feature map once and returns :math:`(12 - 7) + 1 = 6` scores
+    per side.
 
     Examples
     --------
@@ -223,10 +223,9 @@ def crop_offset(layers: Sequence[tuple[str, int, int, int]]) -> int:
     -----
     Cell :math:`x` of a convolution's (or pooling's) output is centred on input position
     :math:`s x + (k - 1)/2 - p`; cell :math:`x` of a transposed convolution's output on
-    :math:`(x + p - (k - 1)/2) / s`.
-    Composing the layers gives :math:`x_\\text{in} = a x + b`; the map is at the input's scale when
-    :math:`a = 1`,
-    and its cell :math:`x` describes input pixel :math:`x + b`, so the crop starts at :math:`-b`.
+    :math:`(x + p - (k - 1)/2) / s`. Composing the layers gives :math:`x_\\text{in} = a x + b`; the map is at
+    the input's scale when :math:`a = 1`, and its cell :math:`x` describes input pixel :math:`x + b`, so the
+    crop starts at :math:`-b`.
 
     Examples
     --------
@@ -582,17 +581,15 @@ class FCN(nn.Module):
     -----
     **Any input size.** Convolutions are 3x3 with padding 1 and pooling is 2x2, stride 2 with
     ``ceil_mode=True``, so a side of length :math:`n` becomes :math:`\\lceil n / 2^i \\rceil` after stage
-    :math:`i` and
-    nothing is lost at odd sizes. Each upsampling layer is a transposed convolution with kernel
+    :math:`i` and nothing is lost at odd sizes. Each upsampling layer is a transposed convolution with kernel
     :math:`2f - f \\bmod 2`, stride :math:`f`, padding :math:`\\lfloor f/2 \\rfloor`, which maps :math:`m` to
-    exactly :math:`f m` and
-    with bilinear weights equals ``interpolate(scale_factor=f, mode="bilinear", align_corners=False)``
-    away from the border. Cell :math:`i` of the :math:`1/2^k` map and pixel :math:`f i + j` of its upsampled
-    version
-    then describe the same place, so the upsampled map, which is at least as large as its partner
+    exactly :math:`f m` and with bilinear weights equals
+    ``interpolate(scale_factor=f, mode="bilinear", align_corners=False)`` away from the border. Cell :math:`i`
+    of the :math:`1/2^k` map and pixel :math:`f i + j` of its upsampled version then describe the same place,
+    so the upsampled map, which is at least as large as its partner
     (:math:`2 \\lceil n / 2^{k} \\rceil \\ge \\lceil n / 2^{k-1} \\rceil`), is cropped with offset 0: only
-    excess rows and columns at the bottom and right are removed. The original FCN instead pads the
-    input by 100 and crops with offsets 5, 9, 19, 27 and 31; the chapter derives both.
+    excess rows and columns at the bottom and right are removed. The original FCN instead pads the input by
+    100 and crops with offsets 5, 9, 19, 27 and 31; the chapter derives both.
 
     **Fusion.** ``score = crop(up2(score_fr), pool4) + score_pool4(pool4)`` (16s, 8s), then
     ``crop(up2(score), pool3) + score_pool3(pool3)`` (8s), then the final upsampling by 32, 16 or 8
