@@ -211,7 +211,8 @@ def make_shape_crops(n: int, size: int = 96, seed: int = 0) -> tuple[np.ndarray,
     Notes
     -----
     The shape's centre lies within ``size / 8`` of the crop's centre and its radius in
-    ``[size / 5, 0.4 size]``, so it fits in the crop whatever its class.
+    ``[size / 5, 0.4 size]``. A square always fits in the crop; a circle can reach its border, and a
+    triangle, whose corners lie :math:`1.25\\, r` from its centre, can lose a corner to it.
 
     Examples
     --------

@@ -204,7 +204,8 @@ def crop_offset(layers: Sequence[tuple[str, int, int, int]]) -> int:
     -------
     int
         ``o`` such that pixel ``o + y`` of the last map describes input pixel ``y``: crop it with
-        ``crop_like(x, input, offset=o)``.
+        ``crop_like(x, input, offset=o)``. A negative ``o`` (an unpadded 3x3 convolution gives -1)
+        means the map's pixel 0 describes input pixel ``-o``: it must be padded, not cropped.
 
     Raises
     ------
@@ -792,9 +793,11 @@ class FCN(nn.Module):
         """A finer FCN initialised from a trained coarser one (FCN-16s from 32s, FCN-8s from 16s).
 
         Every layer the two share (backbone, ``fc6``, ``fc7``, ``score_fr`` and, from a 16s,
-        ``score_pool4`` and ``upscore2``) is copied; the new skip score layer starts at zero, so the
-        new network predicts exactly what ``previous`` predicted at its own stride, upsampled
-        bilinearly; the final upsampler is a fresh bilinear one.
+        ``score_pool4`` and ``upscore2``) is copied; the new skip score layer starts at zero, and
+        the final upsampler is a fresh bilinear one. So the new network starts from the coarse
+        scores of ``previous``, upsampled bilinearly in two steps (x2, then x16 or x8) instead of
+        one: close to what ``previous`` predicted, not identical (the two steps interpolate
+        differently, and the x2 layer fades towards zero at the map's border).
 
         Parameters
         ----------

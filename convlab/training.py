@@ -1,6 +1,6 @@
 """Train, evaluate and run segmentation networks, on a GPU when there is one (chapters 7 and 8).
 
-:func:`train` is a deliberately small loop -- Adam, a cosine learning-rate schedule, per-pixel
+:func:`train` is a deliberately small loop -- AdamW, a cosine learning-rate schedule, per-pixel
 cross-entropy -- with the two switches that matter most on a modern GPU: automatic mixed precision
 (bf16 where the device supports it, else fp16 with a gradient scaler) and the channels-last memory
 format. Both default to on for CUDA and off elsewhere. On the CPU, with a seed, a run is

@@ -59,6 +59,18 @@ def test_a_ready_notebook_passes_and_is_told_what_to_hand_in(tmp_path, capsys, m
     assert result.ok, out
     assert "visible tests pass" in out and "every graded cell is in place" in out
     assert f"submit the file `{A}.ipynb`" in out
+    # counted as students see them: a hidden-test cell (only a comment in the release) is not one
+    release = json.loads((RELEASE / A / f"{A}.ipynb").read_text())
+    runnable = [
+        c
+        for c in release["cells"]
+        if c["metadata"].get("nbgrader", {}).get("grade")
+        and c["cell_type"] == "code"
+        and any(
+            line.strip() and not line.strip().startswith("#") for line in "".join(c["source"]).splitlines()
+        )
+    ]
+    assert f"✔ all {len(runnable)} visible tests pass" in out, out
 
 
 def test_a_failing_function_is_named_with_its_diagnosis(tmp_path, capsys, monkeypatch):

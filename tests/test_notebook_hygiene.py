@@ -213,3 +213,82 @@ def test_gpu_sections_carry_the_shared_admonition():
     lab = ROOT / "chapters" / "gpu_lab.ipynb"
     text = "\n".join(_source(c) for c in _cells(lab) if c["cell_type"] == "markdown")
     assert GPU_ADMONITION in text
+
+
+def _figure_functions() -> set[str]:
+    """Names of the public ``convlab.viz`` functions that return an unmanaged matplotlib Figure."""
+    import inspect
+    import typing
+
+    from matplotlib.figure import Figure
+
+    import convlab.viz
+
+    names = set()
+    for name in getattr(convlab.viz, "__all__", dir(convlab.viz)):
+        obj = getattr(convlab.viz, name)
+        if inspect.isfunction(obj):
+            try:
+                if typing.get_type_hints(obj).get("return") is Figure:
+                    names.add(name)
+            except NameError:
+                continue
+    return names
+
+
+def _discarded_figures(source: str, figure_functions: set[str]) -> list[str]:
+    """Calls of figure functions whose result is thrown away: a statement of their own that is not
+    the cell's last, or ends in a semicolon. Such a figure is never shown (pyplot does not manage
+    it), in Jupyter, in Colab or on the website."""
+    import ast
+
+    tree = ast.parse(source)
+    last = tree.body[-1] if tree.body else None
+    silenced = source.rstrip().endswith(";")
+    found = []
+    for statement in ast.walk(tree):
+        body = getattr(statement, "body", None)
+        if not isinstance(body, list):
+            continue
+        for node in body:
+            if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)):
+                continue
+            func = node.value.func
+            name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+            if name in figure_functions and (node is not last or silenced):
+                found.append(f"line {node.lineno}: {name}(...)")
+    return found
+
+
+def test_discarded_figure_is_detected():
+    functions = {"show_segmentation"}
+    assert _discarded_figures("show_segmentation(x)\nplt.show()", functions) == [
+        "line 1: show_segmentation(...)"
+    ]
+    assert _discarded_figures("for i in r:\n    show_segmentation(x)", functions)
+    assert _discarded_figures("show_segmentation(x);", functions)
+    assert not _discarded_figures("y = 1\nshow_segmentation(x)", functions)
+    assert not _discarded_figures("fig = show_segmentation(x)\nfig", functions)
+
+
+@pytest.mark.parametrize(
+    "path",
+    CHAPTER_NOTEBOOKS + sorted((ROOT / "exercises" / "source").glob("*/*.ipynb")),
+    ids=_ids(CHAPTER_NOTEBOOKS + sorted((ROOT / "exercises" / "source").glob("*/*.ipynb"))),
+)
+def test_every_figure_a_cell_makes_is_shown(path):
+    functions = _figure_functions()
+    assert "show_segmentation" in functions and "compare_predictions" in functions
+    problems = []
+    for index, cell in enumerate(_cells(path)):
+        if cell["cell_type"] != "code":
+            continue
+        source = _source(cell)
+        if source.lstrip().startswith(("%", "!")):
+            continue
+        try:
+            found = _discarded_figures(source, functions)
+        except SyntaxError:  # an exercise's template with a placeholder
+            continue
+        problems += [f"cell {index}, {f}" for f in found]
+    assert not problems, problems

@@ -101,11 +101,20 @@ def _namespace() -> dict:
     return sys._getframe(2).f_globals
 
 
+def _visible_part(source: str) -> str:
+    return source.split("### BEGIN HIDDEN TESTS")[0]
+
+
+def _has_code(source: str) -> bool:
+    return any(line.strip() and not line.lstrip().startswith("#") for line in source.splitlines())
+
+
 def _run_visible_tests(tests: dict[str, str], namespace: dict, result: SubmissionCheck) -> list[str]:
     lines = []
     for gid, source in tests.items():
-        if "BEGIN HIDDEN TESTS" in source:
-            source = source.split("### BEGIN HIDDEN TESTS")[0]
+        source = _visible_part(source)
+        if not _has_code(source):
+            continue
         try:
             exec(compile(source, f"<test cell {gid}>", "exec"), namespace)  # the notebook's own cell
         except Exception as error:  # every failure is reported, none stops the check
@@ -181,7 +190,8 @@ def check_submission(
         result.notebook_read = True
         _check_structure(expected, nb, result)
         lines += [f"✘ {p}" for p in result.problems]
-    n = len(expected["visible_tests"])
+    # A hidden-test cell shows students only its comment: it is not a test they can run.
+    n = sum(_has_code(_visible_part(source)) for source in expected["visible_tests"].values())
     if result.failed_tests:
         lines.insert(0, f"{n - len(result.failed_tests)} of {n} visible tests pass:")
     else:
