@@ -118,8 +118,9 @@ def conv_transpose_output_size(
         Padding of the convolution being transposed (removed from each side of the output), >= 0.
     output_padding : int, optional
         Extra rows/columns added on one side (the end) of the output, to pick one of the ``s``
-        input sizes that a strided convolution maps to the same size. Must be smaller than
-        ``s`` or smaller than ``d``.
+        input sizes that a strided convolution maps to the same size; only ``0 <= a < s`` does
+        that. Accepted when smaller than ``s`` or smaller than ``d``, as PyTorch does (with
+        ``s <= a < d`` the size is one the convolution does not map back to the input size).
     d : int, optional
         Dilation, >= 1.
 

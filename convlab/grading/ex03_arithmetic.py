@@ -147,7 +147,8 @@ def _transposed_misconceptions():
             lambda i, k, s, p, output_padding, d: _transposed(i, k, s, p, output_padding, d) + p,
         ),
         (
-            "the stride multiplies i, not i - 1: the i input pixels are s apart, so they span (i - 1)s + 1.",
+            "you multiplied i by the stride; it multiplies i - 1: the i input pixels are s apart, "
+            "so they span (i - 1)s + 1.",
             lambda i, k, s, p, output_padding, d: _transposed(i, k, s, p, output_padding, d) + s,
         ),
         (

@@ -126,9 +126,11 @@ def _two_panel_figure(geo: WindowGeometry, cell: float, dpi: float, title_space:
 
 
 def _describe(i, k, s, p, d, transposed, a) -> str:
-    kind = "transposed convolution" if transposed else "convolution"
-    extra = f", a={a}" if transposed and a else ""
-    return f"{kind}: i={i}, k={k}, s={s}, p={p}, d={d}{extra}"
+    # Sizes are named after the convolution (the notation page): a transposed one maps o to i.
+    if transposed:
+        extra = f", a={a}" if a else ""
+        return f"transposed convolution: o={i}, k={k}, s={s}, p={p}, d={d}{extra}"
+    return f"convolution: i={i}, k={k}, s={s}, p={p}, d={d}"
 
 
 def sliding_window_animation(
@@ -621,6 +623,8 @@ def arithmetic_cases_figure(*, transposed: bool = False, dpi: float = 80) -> Fig
         ax_in.plot(
             np.array(cs) + 0.5, np.array(rs) + 0.5, "o", color=PALETTE["highlight"], markersize=2.5, zorder=6
         )
-        sizes = f"i={i}, k={case.k}, s={case.s}, p={case.p}" + (f", a={a}" if transposed else "")
-        ax_in.set_title(f"{case.name}\n{sizes} → o={n_out}", fontsize=7.5)
+        # named after the convolution (the notation page): the transposed partner maps o to i
+        into, out = ("o", "i") if transposed else ("i", "o")
+        sizes = f"{into}={i}, k={case.k}, s={case.s}, p={case.p}" + (f", a={a}" if transposed else "")
+        ax_in.set_title(f"{case.name}\n{sizes} → {out}={n_out}", fontsize=7.5)
     return fig
