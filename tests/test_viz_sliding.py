@@ -153,8 +153,11 @@ def test_arithmetic_cases_figure(transposed):
     titles = [ax.get_title() for ax in fig.axes[::2]]
     for case, title in zip(DUMOULIN_VISIN_CASES, titles, strict=True):
         assert title.startswith(case.name)
-    # the transposed cases give back the direct cases' input sizes
-    sizes = [ax.get_title().rsplit("o=", 1)[1] for ax in fig.axes[::2]]
+    # sizes are named after the convolution: i -> o, and the transposed partner o -> i, giving
+    # back the direct cases' input sizes
+    into, out = ("o", "i") if transposed else ("i", "o")
+    assert all(f"\n{into}=" in t and f" → {out}=" in t for t in titles), titles
+    sizes = [t.rsplit(f"{out}=", 1)[1] for t in titles]
     if transposed:
         assert sizes == [str(c.i) for c in DUMOULIN_VISIN_CASES]
     with pytest.raises(TypeError, match="`transposed`"):

@@ -75,8 +75,10 @@ def _modes(what: str, reference, default: str) -> list[M]:
             when=lambda g, mode: mode == "same" and len(g) % 2 == 0,
         ),
         M(
-            "your 'same' is the first n values of 'full' (the causal crop, as scipy.signal.lfilter "
-            "gives): 'same' keeps the central n values. " + SAME_WINDOW,
+            "your 'same' is the first n values of 'full'"
+            + (" (the causal crop, as scipy.signal.lfilter gives)" if what == "convolution" else "")
+            + ": 'same' keeps the central n values. "
+            + SAME_WINDOW,
             lambda f, g: full(f, g)[: len(f)],
             when=lambda g, mode: mode == "same" and len(g) > 2,
         ),
