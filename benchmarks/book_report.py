@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import html.parser
+import os
 import shutil
 import subprocess
 import sys
@@ -83,7 +84,9 @@ def execution_times() -> dict[str, float]:
 
 def timed_build() -> float:
     start = time.perf_counter()
-    subprocess.run(JB, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # as `make book` builds it: printed progress lines, not a notebook bar widget
+    env = {**os.environ, "CONVLAB_PROGRESS": "print"}
+    subprocess.run(JB, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     return time.perf_counter() - start
 
 
