@@ -48,3 +48,38 @@ def test_upsampling_figure_rejects_bad_rows(rows, error, match):
 def test_throughput_figure_rejects_bad_input(throughput, error):
     with pytest.raises(error, match="`throughput`"):
         throughput_figure(throughput)
+
+
+def _inside_figure(fig, artist) -> bool:
+    fig.canvas.draw()
+    box, frame = artist.get_window_extent(), fig.bbox
+    return frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda title: upsampling_benchmark_figure(ROWS, title=title),
+        lambda title: throughput_figure({"fp32": 10.0, "AMP": 17.5}, title=title),
+    ],
+    ids=["upsampling", "throughput"],
+)
+def test_titles_are_laid_out_inside_the_figure(make):
+    # Setting a title after tight_layout used to push it above the figure's top edge.
+    title = "this run: NVIDIA H100 80GB HBM3, 2026-11-23"
+    fig = make(title)
+    ax = fig.axes[0]
+    assert ax.get_title() == title
+    assert _inside_figure(fig, ax.title)
+    with pytest.raises(TypeError, match="`title`"):
+        make(3)
+
+
+def test_throughput_figure_labels_its_reference_line():
+    ax = throughput_figure({"fp32": 10.0}, reference=20, reference_label="other model").axes[0]
+    (line,) = ax.get_lines()
+    assert tuple(line.get_xdata()) == (20.0, 20.0)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["other model"]
+    assert throughput_figure({"fp32": 10.0}).axes[0].get_legend() is None
+    with pytest.raises(TypeError, match="`reference_label`"):
+        throughput_figure({"fp32": 10.0}, reference=20, reference_label=None)

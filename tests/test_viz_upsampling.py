@@ -124,3 +124,17 @@ def test_interpolation_modes_figure_uses_one_scale():
     np.testing.assert_allclose(fig.axes[2].images[0].get_array(), ref, atol=1e-6)
     with pytest.raises(ValueError, match="`modes`"):
         interpolation_modes_figure([[0, 1]], modes=["area"])
+
+
+def test_interpolation_modes_figure_draws_the_bicubic_overshoot():
+    # Bicubic output dips below the input's minimum; a scale clipped at the input's range would
+    # draw those pixels in the same colour as the input's darkest.
+    image = np.zeros((5, 5))
+    image[1, 1] = 1.0
+    fig = interpolation_modes_figure(image, scale_factor=6)
+    ref = F.interpolate(torch.tensor(image)[None, None], scale_factor=6, mode="bicubic")[0, 0].numpy()
+    assert ref.min() < -0.1  # the ring around the bright pixel
+    for ax in fig.axes:
+        lo, hi = ax.images[0].get_clim()
+        assert lo == pytest.approx(ref.min()) and hi == pytest.approx(max(ref.max(), 1.0))
+    assert fig.axes[3].get_xlabel() == f"min {ref.min():.3g}, max {ref.max():.3g}"

@@ -13,8 +13,9 @@ The coordinate mapping follows PyTorch exactly, including its less obvious rules
 ``n`` input samples resized to ``m``, output sample ``t``):
 
 - with ``align_corners=False`` output sample ``t`` sits at input coordinate
-  ``(t + 0.5) * scale - 0.5`` (pixel *centres* line up); with ``align_corners=True`` it sits at
-  ``t * (n - 1) / (m - 1)`` (the corner pixels line up);
+  ``(t + 0.5) * scale - 0.5``: pixels are squares, and the outer *edges* of input and output
+  line up (both cover the same extent); with ``align_corners=True`` it sits at
+  ``t * (n - 1) / (m - 1)``: the *centres* of the corner pixels line up;
 - when ``scale_factor`` is given (and ``recompute_scale_factor`` is not true), ``scale`` is
   ``1 / scale_factor``, not ``n / m``: the two differ whenever ``n * scale_factor`` is not
   an integer;

@@ -190,7 +190,9 @@ def interpolation_modes_figure(
     Returns
     -------
     matplotlib.figure.Figure
-        ``1 + len(modes)`` panels on one colour scale.
+        ``1 + len(modes)`` panels on one colour scale, from the smallest value of the input and
+        the outputs to the largest (so a mode's overshoot is drawn, not clipped); each panel's
+        minimum and maximum are written under it.
 
     Raises
     ------
@@ -220,15 +222,19 @@ def interpolation_modes_figure(
     for mode in modes:
         ac = align_corners if mode in ("bilinear", "bicubic") else None
         outs.append(interpolate(x[None, None], scale_factor=scale_factor, mode=mode, align_corners=ac)[0, 0])
-    lo, hi = float(x.min()), float(x.max())
-    fig = new_figure(2.6 * (1 + len(modes)), 3.0, dpi=80)
+    # One scale that holds every panel, so that overshoot below the input's minimum or above its
+    # maximum (bicubic) is drawn darker or brighter than any input pixel instead of being clipped.
+    arrays = [x, *outs]
+    lo, hi = min(float(a.min()) for a in arrays), max(float(a.max()) for a in arrays)
+    fig = new_figure(2.6 * (1 + len(modes)), 3.3, dpi=80)
     axes = fig.subplots(1, 1 + len(modes))
-    for ax, arr, title in zip(axes, [x, *outs], ["input", *modes], strict=True):
+    for ax, arr, title in zip(axes, arrays, ["input", *modes], strict=True):
         ax.imshow(arr, cmap="magma", vmin=lo, vmax=hi, interpolation="nearest")
         ax.set_title(f"{title} {arr.shape[0]}x{arr.shape[1]}", fontsize=10)
+        ax.set_xlabel(f"min {arr.min():.3g}, max {arr.max():.3g}", fontsize=9)
         ax.set_xticks([])
         ax.set_yticks([])
-    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.02, top=0.88, wspace=0.06)
+    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.09, top=0.9, wspace=0.06)
     return fig
 
 
