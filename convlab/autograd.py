@@ -108,9 +108,11 @@ def conv2d_backward(
             x_{pad}[n, c_i, s i + d a, s j + d b] \\\\
         \\frac{\\partial L}{\\partial b}[c_o] &= \\sum_{n, i, j} g[n, c_o, i, j]
 
-    (``output_padding`` restores the ``r`` pixels, which get zero gradient; for asymmetric "same"
-    padding the extra row is cropped). ``grad_weight`` takes strided windows of the padded input
-    (no copy) and contracts them with ``g`` in one ``einsum``: no loop over pixels.
+    (``output_padding`` gives the result the size of ``x`` again; of the ``r`` unread trailing
+    pixels the last :math:`q` are padding, so the last :math:`\\max(r - q, 0)` pixels of ``x`` get
+    zero gradient; for asymmetric "same" padding the extra row is cropped). ``grad_weight`` takes
+    strided windows of the padded input (no copy) and contracts them with ``g`` in one ``einsum``:
+    no loop over pixels.
 
     Examples
     --------
@@ -159,7 +161,7 @@ def conv2d_backward(
     dtype = result_dtype(g, x, w)
 
     # grad_input: the transposed convolution, symmetric part of the padding cropped by it,
-    # any asymmetric rest cropped here; output_padding gives back the r unread pixels.
+    # any asymmetric rest cropped here; output_padding = r restores the size of x.
     sym = tuple(min(p) for p in pads)
     full = F.conv_transpose2d(
         g, w, stride=stride, padding=sym, output_padding=tuple(rest), groups=groups, dilation=dilation

@@ -378,7 +378,9 @@ def conv_transpose2d_scatter(
     **Why** ``output_padding`` **exists.** With ``stride > 1`` the convolution maps several input
     sizes to one output size (a 7- and an 8-pixel input give 3 pixels with ``k=3, s=2, p=0``),
     so its transpose cannot tell which size to return. ``output_padding`` picks the larger ones;
-    it adds rows/columns on one side only and does not add zeros to the input.
+    it adds rows/columns at the bottom/right only. The first ``min(output_padding, padding)`` of
+    them are rows of the stamped canvas that the crop would have removed; the rest, beyond the
+    canvas, are zeros.
 
     The loop runs over the :math:`k_h k_w` kernel taps; each tap of every input pixel at once is
     one strided slice-add, so there is no loop over pixels.

@@ -481,6 +481,13 @@ def backward_dx_unreached_rows_dropped(grad_output, x, w, stride=1, padding=0):
     return dx[:, :, :h, :wd], dw, db
 
 
+def backward_dx_short_rows_as_zeros(grad_output, x, w, stride=1, padding=0):
+    """dx from the stamps cropped by p at both ends, the short rows and columns filled with 0."""
+    dx, dw, db = backward_dx_unreached_rows_dropped(grad_output, x, w, stride, padding)
+    h, wd = x.shape[2:]
+    return np.pad(dx, ((0, 0), (0, 0), (0, h - dx.shape[2]), (0, wd - dx.shape[3]))), dw, db
+
+
 # =========================================================================== ex05_transposed
 
 
@@ -910,8 +917,9 @@ PLANTED: dict[str, list[tuple]] = {
         (backward_db_per_sample, "db has the wrong sum", ()),
         (backward_dw_flipped, "dw is flipped", ()),
         (backward_dw_channels_transposed, "dw has the layout of w", ()),
-        (backward_dx_no_zero_insertion, "insert s - 1 zeros", ("that no window reaches",)),
-        (backward_dx_unreached_rows_dropped, "that no window reaches", ()),
+        (backward_dx_no_zero_insertion, "insert s - 1 zeros", ("dx must have the shape of x",)),
+        (backward_dx_unreached_rows_dropped, "dx must have the shape of x", ()),
+        (backward_dx_short_rows_as_zeros, "instead of appending zeros", ()),
     ],
     "conv_transpose2d": [
         (transpose_not_cropped, "not cropped", ()),

@@ -140,8 +140,22 @@ def _stride_one_dx(grad_output, w, padding):
 
 
 def _reached(size, k, stride, padding):
-    """How many rows of x (with its padding cropped) the windows reach."""
+    """How many rows of x the stamped canvas, cropped by p at both ends, covers."""
     return (size + 2 * padding - k) // stride * stride + k - 2 * padding
+
+
+def _end_zeroed(dx, w, stride, padding):
+    """dx with its last (H + 2p - kh) % s rows and (W + 2p - kw) % s columns set to 0."""
+    dx = dx.copy()
+    h, wd = dx.shape[2:]
+    dx[:, :, _reached(h, w.shape[2], stride, padding) :] = 0
+    dx[:, :, :, _reached(wd, w.shape[3], stride, padding) :] = 0
+    return dx
+
+
+def _short(x, w, stride, padding):
+    """(H + 2p - kh) % s and (W + 2p - kw) % s: the rows and columns past the cropped canvas."""
+    return tuple((x.shape[a] + 2 * padding - w.shape[a]) % stride for a in (2, 3))
 
 
 _rng = np.random.default_rng(4)
@@ -157,6 +171,8 @@ check_conv2d_backward = exercise(
         _backward_case(_rng, 1, 1, 1, 4, 4, 3, 3, 1, 0),
         _backward_case(_rng, 2, 3, 4, 5, 5, 3, 3, 1, 1),
         _backward_case(_rng, 2, 2, 3, 7, 6, 3, 2, 2, 1),
+        # (H + 2p - k) % s = 2 > p = 1: one short row on the canvas, one past it
+        _backward_case(np.random.default_rng(41), 1, 1, 2, 6, 5, 3, 2, 3, 1),
         _backward_case(_rng, 1, 2, 2, 5, 5, 2, 2, 2, 0),
     ],
     _random_backward,
@@ -202,25 +218,34 @@ check_conv2d_backward = exercise(
         M(
             "with stride s, grad_output[r, c] goes back to the window at (s*r - p, s*c - p): insert "
             "s - 1 zeros between the rows and columns of grad_output before the full convolution "
-            "with the flipped kernel (or stamp w at (s*r, s*c) for every grad_output[r, c]).",
+            "with w, which slides the kernel rotated by 180 degrees (or stamp w at (s*r, s*c) for "
+            "every grad_output[r, c]).",
             lambda grad_output, w, padding: _stride_one_dx(grad_output, w, padding),
             when=lambda grad_output, stride: stride > 1 and max(grad_output.shape[2:]) > 1,
             part=0,
         ),
         M(
-            "dx must have the shape of x: the rows/columns at the bottom/right that no window "
-            "reaches (when H + 2p - kh is not a multiple of s) get gradient 0; add them (they are "
-            "the output_padding, (H + 2p - kh) % s, of the transposed convolution).",
+            "dx must have the shape of x: yours is r = (H + 2p - kh) % s rows short at the bottom "
+            "(and (W + 2p - kw) % s columns at the right). Give the transposed convolution "
+            "output_padding = r: it keeps the first min(r, p) of those rows from the stamped canvas, "
+            "where cropping p at the bottom removed them, and adds the rest, past the canvas, as "
+            "zeros (no window reads them).",
             lambda x, w, stride, padding, expected: expected[0][
                 :,
                 :,
                 : _reached(x.shape[2], w.shape[2], stride, padding),
                 : _reached(x.shape[3], w.shape[3], stride, padding),
             ],
-            when=lambda x, w, stride, padding: (
-                (x.shape[2] + 2 * padding - w.shape[2]) % stride
-                or (x.shape[3] + 2 * padding - w.shape[3]) % stride
-            ),
+            when=lambda x, w, stride, padding: any(_short(x, w, stride, padding)),
+            part=0,
+        ),
+        M(
+            "the last r = (H + 2p - kh) % s rows of dx (and the last (W + 2p - kw) % s columns) are "
+            "not all zero: the first min(r, p) of them lie on the stamped canvas, where cropping p at "
+            "the bottom cut them off. Give the transposed convolution output_padding = r instead of "
+            "appending zeros: it keeps those rows and adds zeros only past the canvas.",
+            lambda w, stride, padding, expected: _end_zeroed(expected[0], w, stride, padding),
+            when=lambda x, w, stride, padding: padding > 0 and any(_short(x, w, stride, padding)),
             part=0,
         ),
         M(

@@ -177,12 +177,12 @@ check_tf_conv2d_transpose = exercise(
     [
         M(
             "symmetric padding where TensorFlow puts the extra pixel after: when the total padding "
-            "(i - 1)s + k - o is odd, TensorFlow pads the forward convolution by one more pixel at "
+            "(H - 1)s + kh - H_out is odd, TensorFlow pads the forward convolution by one more pixel at "
             "the bottom/right, so the transposed one crops floor(total / 2) at the top/left.",
             _tf_wrong_side,
         ),
         M(
-            "'SAME' crops floor(P / 2) rows at the top, with P = (h - 1)s + kh - H_out the total "
+            "'SAME' crops floor(P / 2) rows at the top, with P = (H - 1)s + kh - H_out the total "
             "padding (and floor(P / 2) columns at the left); you kept the top-left corner of the full "
             "result, which is the 'VALID' crop.",
             lambda x, filters, output_shape, strides, padding: _tf_wrong_side(
