@@ -10,7 +10,7 @@ NVIDIA H100 with torch 2.11 (transposed conv k4s2p1 without bias at (32, 256, 64
 channels: 590 TFLOP/s in bf16). The training rates are printed beside two older H100 figures, 1036
 images/s TF32 and 1815 images/s bf16 AMP + channels-last, which were measured on a smaller
 VGG-16-style FCN-8s (``fc6``/``fc7`` of 1024 channels instead of the lab's 4096; batch 32,
-256 x 256, 21 classes): they are not the same work, so only their ratio (1.75x) compares. See
+256 x 256, 21 classes): they are not the same work, and not comparable. See
 ``chapters/gpu_lab.ipynb``.
 """
 
@@ -23,7 +23,7 @@ from convlab.benchmarking import benchmark_upsampling, lab_sizes, profile_traini
 from convlab.fcn import FCN
 
 H100_TCONV_BF16_TFLOPS = 590.0
-# A smaller model (1024-channel fc6/fc7): a speed-up to compare, not a rate to reach.
+# Measured on a smaller model (1024-channel fc6/fc7): printed for the record, not comparable.
 H100_TRAIN_TF32, H100_TRAIN_AMP_CL = 1036.0, 1815.0
 
 
@@ -71,7 +71,7 @@ def main() -> None:
     for label, rate in rates.items():
         ref = f"{refs[label]:.0f} images/s" if label in refs else ""
         print(f"{label:22} {rate:9.1f} {rate / rates['fp32/TF32']:7.2f}x   {ref}")
-    print(f"reference speed-up of AMP + channels-last: {H100_TRAIN_AMP_CL / H100_TRAIN_TF32:.2f}x")
+    print(f"(smaller model's AMP + channels-last speed-up: {H100_TRAIN_AMP_CL / H100_TRAIN_TF32:.2f}x)")
 
     print("\nwhere the time of an AMP + channels-last step goes:")
     batch, size = sizes["train_batch"], sizes["train_size"]

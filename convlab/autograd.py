@@ -109,7 +109,7 @@ def conv2d_backward(
         \\frac{\\partial L}{\\partial b}[c_o] &= \\sum_{n, i, j} g[n, c_o, i, j]
 
     (``output_padding`` gives the result the size of ``x`` again; of the ``r`` unread trailing
-    pixels the last :math:`q` are padding, so the last :math:`\\max(r - q, 0)` pixels of ``x`` get
+    pixels the last :math:`\\min(r, q)` are padding, so the last :math:`\\max(r - q, 0)` pixels of ``x`` get
     zero gradient; for asymmetric "same" padding the extra row is cropped). ``grad_weight`` takes
     strided windows of the padded input (no copy) and contracts them with ``g`` in one ``einsum``:
     no loop over pixels.
