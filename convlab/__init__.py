@@ -3,18 +3,18 @@
 The submodules follow the course:
 
 ============================  ===========================================================================
-:mod:`convlab.arithmetic`     output sizes and padding rules (chapter 3)
+:mod:`convlab.arithmetic`     output sizes and padding rules (chapter 4)
 :mod:`convlab.signal`         1-D and 2-D convolution in the signal-processing sense (chapters 1-2)
 :mod:`convlab.functional`     NCHW NumPy operators equal to ``torch.nn.functional``
-:mod:`convlab.matrix`         convolution as a matrix multiplication (chapter 4)
-:mod:`convlab.autograd`       backpropagation through a convolution (chapter 4)
-:mod:`convlab.transposed`     three views of transposed convolution, TensorFlow's variant (chapter 5)
-:mod:`convlab.upsample`       bilinear kernels, resize-convolution, checkerboard maps (chapter 6)
-:mod:`convlab.fcn`            fully convolutional networks in torch (chapter 7)
-:mod:`convlab.data`           a synthetic segmentation data set (chapter 7)
-:mod:`convlab.metrics`        confusion matrix, pixel accuracy, mean IoU (chapter 7)
-:mod:`convlab.training`       the training loop with AMP and channels-last (chapters 7-8)
-:mod:`convlab.benchmarking`   timing upsampling operators and training throughput (chapter 8)
+:mod:`convlab.matrix`         convolution as a matrix multiplication (chapter 5)
+:mod:`convlab.autograd`       backpropagation through a convolution (chapter 5)
+:mod:`convlab.transposed`     three views of transposed convolution, TensorFlow's variant (chapter 6)
+:mod:`convlab.upsample`       bilinear kernels, resize-convolution, checkerboard maps (chapter 7)
+:mod:`convlab.fcn`            fully convolutional networks in torch (chapter 8)
+:mod:`convlab.data`           a synthetic segmentation data set (chapter 8)
+:mod:`convlab.metrics`        confusion matrix, pixel accuracy, mean IoU (chapter 8)
+:mod:`convlab.training`       the training loop with AMP and channels-last (chapters 8-9)
+:mod:`convlab.benchmarking`   timing upsampling operators and training throughput (chapter 9)
 :mod:`convlab.viz`            figures and animations used by the chapters
 :mod:`convlab.widgets`        ipywidgets explorers
 :mod:`convlab.grading`        the checks behind the exercises

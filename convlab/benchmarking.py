@@ -1,4 +1,4 @@
-"""Timing upsampling operators and segmentation training on a GPU, or on a CPU at reduced size (chapter 8).
+"""Timing upsampling operators and segmentation training on a GPU, or on a CPU at reduced size (chapter 9).
 
 Everything here runs on any device: :func:`lab_sizes` picks the paper-sized settings on a CUDA GPU
 and tiny ones elsewhere, so the GPU lab executes top to bottom on a laptop too. FLOPs are counted

@@ -1,4 +1,4 @@
-"""A synthetic segmentation data set: coloured shapes on textured, noisy backgrounds (chapter 7).
+"""A synthetic segmentation data set: coloured shapes on textured, noisy backgrounds (chapter 8).
 
 Every image holds one to three shapes -- circles, squares and upright triangles, of random size,
 colour and position -- drawn in turn, so later shapes occlude earlier ones. The mask gives every
@@ -178,7 +178,7 @@ def make_shape_crops(n: int, size: int = 96, seed: int = 0) -> tuple[np.ndarray,
     """Draw ``n`` classification crops: one shape near the centre, or background only.
 
     The course's stand-in for ImageNet: a classifier trained on these crops learns the outlines that
-    :func:`make_shapes` scenes are made of, and chapter 7 turns it into a segmentation network.
+    :func:`make_shapes` scenes are made of, and chapter 8 turns it into a segmentation network.
 
     Parameters
     ----------

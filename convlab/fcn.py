@@ -1,4 +1,4 @@
-"""Fully convolutional networks for semantic segmentation, in torch (chapter 7).
+"""Fully convolutional networks for semantic segmentation, in torch (chapter 8).
 
 Long, Shelhamer and Darrell's FCN turns a classification network into a dense predictor in three
 steps, each a piece of this module:
@@ -351,7 +351,7 @@ def _backbone(in_channels: int, width: int, depths: Sequence[int], batch_norm: b
 
 
 class MatmulConv2d(nn.Conv2d):
-    """A :class:`torch.nn.Conv2d` that can run as chapter 4's matrix product: ``unfold``, then one ``matmul``.
+    """A :class:`torch.nn.Conv2d` that can run as chapter 5's matrix product: ``unfold``, then one ``matmul``.
 
     Same parameters, weights and results as ``nn.Conv2d``; only the route to the result differs.
     :class:`FCN` uses it for ``fc6``, a ``7 x 7`` convolution from 512 to 4096 channels whose kernel

@@ -1,5 +1,5 @@
 """Segmentation metrics, as the FCN paper reports them: pixel accuracy, mean accuracy, mean IU and
-frequency-weighted IU, with per-class IoU and the confusion matrix they all come from (chapter 7).
+frequency-weighted IU, with per-class IoU and the confusion matrix they all come from (chapter 8).
 
 Every function accepts NumPy arrays or torch tensors of integer labels (a tensor is moved to the CPU
 first) and an ``ignore_index`` (e.g. 255, the "void" band of PASCAL VOC) whose target pixels are left

@@ -1,4 +1,4 @@
-"""Train, evaluate and run segmentation networks, on a GPU when there is one (chapters 7 and 8).
+"""Train, evaluate and run segmentation networks, on a GPU when there is one (chapters 8 and 9).
 
 :func:`train` is a deliberately small loop -- AdamW, a cosine learning-rate schedule, per-pixel
 cross-entropy -- with the two switches that matter most on a modern GPU: automatic mixed precision

@@ -1,4 +1,4 @@
-"""Chapter 7's experiment over several seeds: the numbers behind the chapter's assertion margins.
+"""Chapter 8's experiment over several seeds: the numbers behind the chapter's assertion margins.
 
     python scripts/fcn_seeds.py --seeds 0 1 2 3 4 > fcn_seeds.txt
 

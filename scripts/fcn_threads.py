@@ -1,4 +1,4 @@
-"""Chapter 7's training epoch at 1 and 2 torch threads, on an idle CPU and with one core kept busy.
+"""Chapter 8's training epoch at 1 and 2 torch threads, on an idle CPU and with one core kept busy.
 
     python scripts/fcn_threads.py --rounds 2
 

@@ -239,7 +239,7 @@ def test_search_finds_transposed(site, browser):
 
 
 def test_training_cells_print_lines_not_a_bar_widget():
-    """`make book` executes chapter 7 with CONVLAB_PROGRESS=print: a static page cannot draw tqdm's
+    """`make book` executes chapter 8 with CONVLAB_PROGRESS=print: a static page cannot draw tqdm's
     notebook widget, whose text fallback ("HBox(children=...)") would be all a reader saw."""
     page = HTML / "chapters" / "fcn.html"
     if not page.exists():

@@ -1,4 +1,4 @@
-"""Checks of assignment ``ex03_arithmetic``: output sizes and padding rules (chapter 3).
+"""Checks of assignment ``ex03_arithmetic``: output sizes and padding rules (chapter 4).
 
 They must equal :mod:`convlab.arithmetic`: PyTorch's shape formulas and TensorFlow's ``'SAME'`` padding.
 """

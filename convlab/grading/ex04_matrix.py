@@ -1,4 +1,4 @@
-"""Checks of assignment ``ex04_matrix``: convolution as a matrix, and its backward pass (chapter 4).
+"""Checks of assignment ``ex04_matrix``: convolution as a matrix, and its backward pass (chapter 5).
 
 They must equal :func:`convlab.matrix.conv_matrix` and :func:`convlab.autograd.conv2d_backward`.
 """

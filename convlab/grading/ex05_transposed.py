@@ -1,4 +1,4 @@
-"""Checks of assignment ``ex05_transposed``: transposed convolution, PyTorch's and TensorFlow's (chapter 5).
+"""Checks of assignment ``ex05_transposed``: transposed convolution, PyTorch's and TensorFlow's (chapter 6).
 
 They must equal :func:`convlab.functional.conv_transpose2d` and
 :func:`convlab.transposed.tf_conv2d_transpose`.

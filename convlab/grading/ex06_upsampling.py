@@ -1,4 +1,4 @@
-"""Checks of assignment ``ex06_upsampling``: bilinear interpolation, max-unpooling, PixelShuffle (chapter 6).
+"""Checks of assignment ``ex06_upsampling``: bilinear interpolation, max-unpooling, PixelShuffle (chapter 7).
 
 Each must equal :mod:`convlab.functional` (and ``torch.nn.functional``) of that name.
 """

@@ -1,4 +1,4 @@
-"""Checks of assignment ``ex07_fcn``: the pieces of a fully convolutional network (chapter 7).
+"""Checks of assignment ``ex07_fcn``: the pieces of a fully convolutional network (chapter 8).
 
 They must equal :mod:`convlab.fcn`, :mod:`convlab.upsample` and :mod:`convlab.metrics` of those names.
 """

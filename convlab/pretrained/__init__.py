@@ -1,4 +1,4 @@
-"""Weights shipped with the course: the shapes classifier that chapter 7 turns into an FCN.
+"""Weights shipped with the course: the shapes classifier that chapter 8 turns into an FCN.
 
 ``shapes_classifier.pt`` holds a :class:`convlab.fcn.Classifier` trained on
 :func:`convlab.data.make_shape_crops` by :mod:`convlab.pretrained.make_classifier` (seeded, so a
@@ -44,7 +44,7 @@ def load_classifier(path: str | Path | None = None):
     See Also
     --------
     convlab.pretrained.make_classifier : the script that makes the file.
-    convlab.fcn.FCN.from_classifier : what chapter 7 does with it.
+    convlab.fcn.FCN.from_classifier : what chapter 8 does with it.
 
     Examples
     --------

@@ -1,4 +1,4 @@
-"""Pretrain the shapes classifier that chapter 7 convolutionalizes (the course's ImageNet step).
+"""Pretrain the shapes classifier that chapter 8 convolutionalizes (the course's ImageNet step).
 
 Run it from a terminal to remake the shipped weights (about two minutes on two CPU cores)::
 

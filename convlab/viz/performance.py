@@ -1,4 +1,4 @@
-"""Figures of the GPU lab (chapter 8): achieved TFLOP/s of upsampling operators, training throughput.
+"""Figures of the GPU lab (chapter 9): achieved TFLOP/s of upsampling operators, training throughput.
 
 Both take the plain results that :mod:`convlab.benchmarking` returns, so the pictures show exactly
 the numbers printed beside them. See :doc:`/chapters/gpu_lab`.

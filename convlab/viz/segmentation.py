@@ -1,4 +1,4 @@
-"""Figures for segmentation: images beside their masks and predictions, FCN variants compared (chapter 7)."""
+"""Figures for segmentation: images beside their masks and predictions, FCN variants compared (chapter 8)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The sliding window, drawn from convlab's own results.
 
-Animations and figures of chapters 1-3 in the style of Dumoulin & Visin's *conv_arithmetic*: the
+Animations and figures of chapters 1, 2 and 4 in the style of Dumoulin & Visin's *conv_arithmetic*: the
 input in blue, zero padding (and the zeros a transposed convolution inserts) grey and dashed, the
 kernel's footprint shaded dark, the output in green. Every number shown is computed by
 :mod:`convlab.signal` or :mod:`convlab.functional`, so a picture cannot disagree with the code.

@@ -1,4 +1,4 @@
-"""Figures of the matrix view (chapter 4) and of transposed convolution (chapter 5).
+"""Figures of the matrix view (chapter 5) and of transposed convolution (chapter 6).
 
 Every array drawn here is computed by :mod:`convlab` itself (``conv_transpose2d``, ``zero_insert``,
 ``conv_matrix``, ``unfold``), so a picture cannot disagree with the code it illustrates.

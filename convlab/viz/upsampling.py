@@ -1,4 +1,4 @@
-"""Figures of upsampling (chapter 6): interpolation, unpooling, PixelShuffle, checkerboards.
+"""Figures of upsampling (chapter 7): interpolation, unpooling, PixelShuffle, checkerboards.
 
 Every array drawn here is computed by :mod:`convlab` (``interpolate``, ``max_pool2d``,
 ``max_unpool2d``, ``pixel_shuffle``, ``conv_transpose2d``, ``checkerboard_overlap``,
