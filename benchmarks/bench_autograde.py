@@ -1,14 +1,15 @@
 """Throughput of ``convlab-course autograde --jobs 2`` against plain serial ``nbgrader autograde``.
 
-A synthetic class (default 20 students x the seven assignments; each student hands in the
-solutions, a blank notebook or a planted bug, in turn) is graded twice on the same machine, in
-two copies of the course: once by ``nbgrader autograde <assignment>`` (one process, one student
-after another) and once by ``convlab-course autograde <assignment> --jobs 2``. Printed: notebooks
-per minute for each, the ratio, the median seconds per notebook, and where convlab-course's time
-goes (kernel start, setup/import cells, solution cells, test cells, the rest is nbgrader and the
-merge), from the ``grading.json`` records, with the isolation the kernels had and the time its
-setup took per kernel (``--isolation``, default ``auto``). ``--compare-off`` grades the class a
-third time with ``--isolation off``: the whole cost of the isolation, setup and use together.
+A synthetic class (default 20 students x every assignment of the course, eight today; each student
+hands in the solutions, a blank notebook or a planted bug, in turn) is graded twice on the same
+machine, in two copies of the course: once by ``nbgrader autograde <assignment>`` (one process,
+one student after another) and once by ``convlab-course autograde <assignment> --jobs 2``.
+Printed: notebooks per minute for each, the ratio, the median seconds per notebook, and where
+convlab-course's time goes (kernel start, setup/import cells, solution cells, test cells, the rest
+is nbgrader and the merge), from the ``grading.json`` records, with the isolation the kernels had
+and the time its setup took per kernel (``--isolation``, default ``auto``). ``--compare-off``
+grades the class a third time with ``--isolation off``: the whole cost of the isolation, setup and
+use together.
 
     .venv/bin/python benchmarks/bench_autograde.py [--students 20] [--assignments ex01_conv1d ...]
 """

@@ -105,7 +105,7 @@ check_convolve1d = exercise(
     [
         M(
             "your output equals the correlation of f and g: convolution flips the kernel "
-            "(y[n] = sum_k f[k] g[n - k]); did you forget to reverse g?",
+            "(y[t] = sum_j f[j] g[t - j]); did you forget to reverse g?",
             lambda f, g, mode: _correlate(f, g, mode),
         ),
         *_modes("convolution", _convolve, "full"),
@@ -121,7 +121,7 @@ check_correlate1d = exercise(
     [
         M(
             "your output equals the convolution of f and g: correlation slides g without "
-            "flipping it (c[k] = sum_n f[n + k] g[n]); remove the reversal.",
+            "flipping it (c[t] = sum_j f[t + j] g[j]); remove the reversal.",
             lambda f, g, mode: _convolve(f, g, mode),
         ),
         M(
