@@ -18,6 +18,7 @@ import time
 
 import numpy as np
 import pytest
+from test_grading_hostile import _convolve1d  # a correct student convolve1d, shared
 
 import convlab.grading.running as running
 from convlab.grading import CheckFailure, ShortcutError, check_convolve1d
@@ -36,14 +37,6 @@ def hang_guard():
     faulthandler.dump_traceback_later(HANG_S, exit=True)
     yield
     faulthandler.cancel_dump_traceback_later()
-
-
-def _convolve1d(f, g, mode="full"):
-    full = np.zeros(len(f) + len(g) - 1)
-    for k, tap in enumerate(g):
-        full[k : k + len(f)] += tap * f
-    start = {"full": 0, "same": (len(g) - 1) // 2, "valid": len(g) - 1}[mode]
-    return full[start : start + {"full": len(full), "same": len(f), "valid": len(f) - len(g) + 1}[mode]]
 
 
 def _pure_loop(f, g, mode="full"):

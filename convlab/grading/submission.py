@@ -101,20 +101,23 @@ def _namespace() -> dict:
     return sys._getframe(2).f_globals
 
 
-def _visible_part(source: str) -> str:
-    return source.split("### BEGIN HIDDEN TESTS")[0]
+def _runnable_tests(tests: dict[str, str]) -> dict[str, str]:
+    """The test cells as students see them, without those that hold only comments.
 
-
-def _has_code(source: str) -> bool:
-    return any(line.strip() and not line.lstrip().startswith("#") for line in source.splitlines())
+    A hidden-test cell shows students only its comment (nbgrader strips the hidden block): it is
+    not a test they can run, nor one to count.
+    """
+    visible = {gid: source.split("### BEGIN HIDDEN TESTS")[0] for gid, source in tests.items()}
+    return {
+        gid: source
+        for gid, source in visible.items()
+        if any(line.strip() and not line.lstrip().startswith("#") for line in source.splitlines())
+    }
 
 
 def _run_visible_tests(tests: dict[str, str], namespace: dict, result: SubmissionCheck) -> list[str]:
     lines = []
     for gid, source in tests.items():
-        source = _visible_part(source)
-        if not _has_code(source):
-            continue
         try:
             exec(compile(source, f"<test cell {gid}>", "exec"), namespace)  # the notebook's own cell
         except Exception as error:  # every failure is reported, none stops the check
@@ -179,7 +182,8 @@ def check_submission(
         return result
     namespace = _namespace() if namespace is None else namespace
     expected = MANIFEST[assignment]
-    lines = _run_visible_tests(expected["visible_tests"], namespace, result)
+    tests = _runnable_tests(expected["visible_tests"])
+    lines = _run_visible_tests(tests, namespace, result)
     nb, where = _read_saved_notebook(notebook, namespace)
     if nb is None:
         lines.append(
@@ -190,8 +194,7 @@ def check_submission(
         result.notebook_read = True
         _check_structure(expected, nb, result)
         lines += [f"✘ {p}" for p in result.problems]
-    # A hidden-test cell shows students only its comment: it is not a test they can run.
-    n = sum(_has_code(_visible_part(source)) for source in expected["visible_tests"].values())
+    n = len(tests)
     if result.failed_tests:
         lines.insert(0, f"{n - len(result.failed_tests)} of {n} visible tests pass:")
     else:
